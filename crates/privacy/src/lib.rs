@@ -1,1 +1,30 @@
-//! placeholder
+//! `cellguard-privacy` owns everything that decides what may be published: the policy model
+//! and its validation ([`policy`]), the resolved plan with calibrated mechanisms ([`plan`]),
+//! contribution bounding and exact tabulation ([`bounding`], [`table`]), noise sources
+//! ([`noise`]) and protection ([`release`]), which yields the only type publish accepts.
+//!
+//! Architecture invariant: a [`ProtectedRelease`] can only be built by [`protect`], and every
+//! value in it went through a noise source calibrated by opendp's privacy map. The crate writes
+//! no files for publication.
+
+#![deny(missing_docs)]
+
+pub mod bounding;
+pub mod error;
+pub mod keys;
+pub mod noise;
+pub mod plan;
+pub mod policy;
+pub mod release;
+pub mod table;
+
+pub use bounding::BoundingAccumulator;
+pub use error::{PrivacyError, PrivacyErrorKind};
+pub use keys::{KeyDimension, KeyKind, KeyMember, ReleaseKeys};
+pub use noise::{NoiseSource, SecureNoise};
+#[cfg(any(test, feature = "fake-noise"))]
+pub use noise::{ScriptedNoise, ZeroNoise};
+pub use plan::{ContributionBounds, MeasureKind, MeasurePlan, ReleasePlan};
+pub use policy::{load_policy, GuaranteeMode, Mechanism, UnitOfPrivacy};
+pub use release::{protect, CellStatus, MeasureInfo, ProtectedRelease};
+pub use table::{BoundedTable, BoundingStats};
