@@ -20,7 +20,9 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::error::IngestError;
-use crate::mapping::{decode_header_field, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome};
+use crate::mapping::{
+    decode_header_field, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome,
+};
 use crate::pseudonym::Pseudonymiser;
 use crate::schema::SourceSchema;
 
@@ -114,12 +116,20 @@ impl RejectTally {
 
     /// Rows rejected as invalid.
     pub fn invalid_rows(&self) -> u64 {
-        self.reasons.iter().filter(|(r, _)| matches!(r, RejectReason::Invalid(..))).map(|(_, c)| c.rows).sum()
+        self.reasons
+            .iter()
+            .filter(|(r, _)| matches!(r, RejectReason::Invalid(..)))
+            .map(|(_, c)| c.rows)
+            .sum()
     }
 
     /// Rows excluded as out of scope.
     pub fn out_of_scope_rows(&self) -> u64 {
-        self.reasons.iter().filter(|(r, _)| matches!(r, RejectReason::OutOfScope(..))).map(|(_, c)| c.rows).sum()
+        self.reasons
+            .iter()
+            .filter(|(r, _)| matches!(r, RejectReason::OutOfScope(..)))
+            .map(|(_, c)| c.rows)
+            .sum()
     }
 }
 
@@ -134,7 +144,10 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        ScanOptions { chunk_bytes: 1 << 20, chunks_per_batch: 16 }
+        ScanOptions {
+            chunk_bytes: 1 << 20,
+            chunks_per_batch: 16,
+        }
     }
 }
 
@@ -159,25 +172,25 @@ pub struct ScanSummary {
 
 /// CSV quoting states, as csv-core interprets them with its default settings.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Quote {
+enum QuoteState {
     FieldStart,
     Unquoted,
     Quoted,
-    QuoteInQuoted,
+    AfterClosingQuote,
 }
 
 /// Follows the quoting state through `bytes` from a record boundary and returns the offsets
 /// just after every newline that ends a record.
-fn step(state: Quote, b: u8, delimiter: u8) -> (Quote, bool) {
+fn step(state: QuoteState, b: u8, delimiter: u8) -> (QuoteState, bool) {
     match (state, b) {
-        (Quote::Quoted, b'"') => (Quote::QuoteInQuoted, false),
-        (Quote::Quoted, _) => (Quote::Quoted, false),
-        (Quote::FieldStart, b'"') => (Quote::Quoted, false),
-        (Quote::QuoteInQuoted, b'"') => (Quote::Quoted, false),
-        (_, b'\n') => (Quote::FieldStart, true),
-        (_, b'\r') => (Quote::FieldStart, false),
-        (_, d) if d == delimiter => (Quote::FieldStart, false),
-        _ => (Quote::Unquoted, false),
+        (QuoteState::Quoted, b'"') => (QuoteState::AfterClosingQuote, false),
+        (QuoteState::Quoted, _) => (QuoteState::Quoted, false),
+        (QuoteState::FieldStart, b'"') => (QuoteState::Quoted, false),
+        (QuoteState::AfterClosingQuote, b'"') => (QuoteState::Quoted, false),
+        (_, b'\n') => (QuoteState::FieldStart, true),
+        (_, b'\r') => (QuoteState::FieldStart, false),
+        (_, d) if d == delimiter => (QuoteState::FieldStart, false),
+        _ => (QuoteState::Unquoted, false),
     }
 }
 
@@ -186,7 +199,7 @@ fn step(state: Quote, b: u8, delimiter: u8) -> (Quote, bool) {
 /// incomplete record.
 fn cut(buf: &[u8], target: usize, delimiter: u8) -> Vec<usize> {
     let mut ends = Vec::new();
-    let mut state = Quote::FieldStart;
+    let mut state = QuoteState::FieldStart;
     let mut next_cut = target;
     let mut last = 0;
     for (i, &b) in buf.iter().enumerate() {
@@ -244,11 +257,18 @@ fn parse_chunk(
                 contributions += 1;
                 parts[c.partition()].push(c);
             }
-            RowOutcome::OutOfScope(why, field) => tally.add(RejectReason::OutOfScope(why, field), line),
+            RowOutcome::OutOfScope(why, field) => {
+                tally.add(RejectReason::OutOfScope(why, field), line)
+            }
             RowOutcome::Reject(kind, field) => tally.add(RejectReason::Invalid(kind, field), line),
         }
     }
-    ChunkResult { chunk: ContributionChunk { parts }, tally, rows, contributions }
+    ChunkResult {
+        chunk: ContributionChunk { parts },
+        tally,
+        rows,
+        contributions,
+    }
 }
 
 /// Reads `path` with `schema`, maps every row with `config`, and hands the contributions to
@@ -278,7 +298,11 @@ pub fn scan_file<E: From<IngestError>>(
     let mut eof = false;
 
     // Reads until `buf` holds at least `want` bytes or the file ends.
-    let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool, total: &mut u64| -> Result<(), IngestError> {
+    let mut fill = |buf: &mut Vec<u8>,
+                    want: usize,
+                    eof: &mut bool,
+                    total: &mut u64|
+     -> Result<(), IngestError> {
         while buf.len() < want && !*eof {
             let start = buf.len();
             buf.resize(want, 0);
@@ -307,17 +331,40 @@ pub fn scan_file<E: From<IngestError>>(
     if buf.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::structure(path, None, "the file is empty (no header row)").into());
     }
-    let header_end = match first_boundary(&buf, delimiter) {
-        Some(end) => end,
-        None if eof => buf.len(),
-        None => return Err(IngestError::structure(path, Some(1), "the header row is longer than the scan buffer").into()),
+    let header_end = loop {
+        match first_boundary(&buf, delimiter) {
+            Some(end) => break end,
+            None if eof => break buf.len(),
+            None if buf.len() >= MAX_RECORD_BYTES => {
+                return Err(IngestError::structure(
+                    path,
+                    Some(1),
+                    format!("the header row is longer than {MAX_RECORD_BYTES} bytes"),
+                )
+                .into())
+            }
+            None => {
+                let want = buf.len() + batch_bytes;
+                fill(&mut buf, want, &mut eof, &mut total_bytes)?;
+            }
+        }
     };
     let header = {
-        let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).from_reader(&buf[..header_end]);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .from_reader(&buf[..header_end]);
         let mut record = csv::ByteRecord::new();
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
-            _ => return Err(IngestError::structure(path, Some(1), "the header row cannot be parsed").into()),
+            _ => {
+                return Err(IngestError::structure(
+                    path,
+                    Some(1),
+                    "the header row cannot be parsed",
+                )
+                .into())
+            }
         }
         let mut names = Vec::new();
         for (i, field) in record.iter().enumerate() {
@@ -327,7 +374,10 @@ pub fn scan_file<E: From<IngestError>>(
                     return Err(IngestError::structure(
                         path,
                         Some(1),
-                        format!("header column {} is not valid in the declared encoding", i + 1),
+                        format!(
+                            "header column {} is not valid in the declared encoding",
+                            i + 1
+                        ),
                     )
                     .into())
                 }
@@ -381,7 +431,15 @@ pub fn scan_file<E: From<IngestError>>(
         }
         let results: Vec<ChunkResult> = starts
             .par_iter()
-            .map(|&(a, b, first_line)| parse_chunk(&buf[a..b], first_line, delimiter, &mapper, &pseudonymiser.clone()))
+            .map(|&(a, b, first_line)| {
+                parse_chunk(
+                    &buf[a..b],
+                    first_line,
+                    delimiter,
+                    &mapper,
+                    &pseudonymiser.clone(),
+                )
+            })
             .collect();
         let mut batch = Vec::with_capacity(results.len());
         for r in results {
@@ -403,7 +461,7 @@ pub fn scan_file<E: From<IngestError>>(
 
 /// The end of the first record in `buf`, if a complete one is there.
 fn first_boundary(buf: &[u8], delimiter: u8) -> Option<usize> {
-    let mut state = Quote::FieldStart;
+    let mut state = QuoteState::FieldStart;
     for (i, &b) in buf.iter().enumerate() {
         let (s, boundary) = step(state, b, delimiter);
         state = s;

@@ -48,11 +48,12 @@ pub struct CsvFormat {
 
 /// Character encodings a schema can declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Encoding {
-    /// UTF-8, with or without a byte-order mark.
+    /// `utf-8`: UTF-8, with or without a byte-order mark.
+    #[serde(rename = "utf-8")]
     Utf8,
-    /// Windows-1252 (a superset of ISO-8859-1's printable range).
+    /// `windows-1252`: Windows-1252 (a superset of ISO-8859-1's printable range).
+    #[serde(rename = "windows-1252")]
     Windows1252,
 }
 
@@ -123,7 +124,9 @@ impl SourceSchema {
     /// Parses and checks schema text; `path` is used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<SourceSchema, IngestError> {
         let mut schema: SourceSchema = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() as u64 + 1);
+            let line = e
+                .span()
+                .map(|s| text[..s.start].matches('\n').count() as u64 + 1);
             IngestError::config(path, line, e.message().to_string())
         })?;
         schema.path = path.to_path_buf();
@@ -134,7 +137,10 @@ impl SourceSchema {
     fn check(&self) -> Result<(), IngestError> {
         let fail = |m: String| Err(IngestError::config(&self.path, None, m));
         if self.schema_version != 1 {
-            return fail(format!("schema_version {} is not supported (expected 1)", self.schema_version));
+            return fail(format!(
+                "schema_version {} is not supported (expected 1)",
+                self.schema_version
+            ));
         }
         if ![',', ';', '\t'].contains(&self.format.delimiter) {
             return fail("format.delimiter must be \",\", \";\" or a tab".into());
@@ -155,10 +161,16 @@ impl SourceSchema {
                 return fail(format!("fields[{i}]: name and column must not be empty"));
             }
             if !names.insert(f.name.as_str()) {
-                return fail(format!("fields[{i}]: the field name `{}` is declared twice", f.name));
+                return fail(format!(
+                    "fields[{i}]: the field name `{}` is declared twice",
+                    f.name
+                ));
             }
             if !columns.insert(f.column()) {
-                return fail(format!("fields[{i}]: the column `{}` is mapped twice", f.column()));
+                return fail(format!(
+                    "fields[{i}]: the column `{}` is mapped twice",
+                    f.column()
+                ));
             }
             let here = format!("fields[{i}] `{}`", f.name);
             let t = f.field_type;
@@ -176,10 +188,14 @@ impl SourceSchema {
             }
             match t {
                 FieldType::Decimal if !matches!(f.scale, Some(0..=3)) => {
-                    return fail(format!("{here}: a decimal field needs `scale` between 0 and 3"));
+                    return fail(format!(
+                        "{here}: a decimal field needs `scale` between 0 and 3"
+                    ));
                 }
                 FieldType::Date if f.date_format.is_none() => {
-                    return fail(format!("{here}: a date field needs `date_format` (\"iso\" or \"finnish\")"));
+                    return fail(format!(
+                        "{here}: a date field needs `date_format` (\"iso\" or \"finnish\")"
+                    ));
                 }
                 FieldType::Integer if matches!((f.min, f.max), (Some(a), Some(b)) if a > b) => {
                     return fail(format!("{here}: min is larger than max"));

@@ -56,7 +56,11 @@ impl PrivacyError {
         matches!(*self.0, PrivacyErrorKind::Refused { .. })
     }
 
-    pub(crate) fn policy(path: impl Into<PathBuf>, field: Option<&str>, message: impl Into<String>) -> Self {
+    pub(crate) fn policy(
+        path: impl Into<PathBuf>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::new(PrivacyErrorKind::Policy {
             path: path.into(),
             line: None,
@@ -69,7 +73,10 @@ impl PrivacyError {
         // opendp errors describe parameters; keep the first line only.
         let text = format!("{err:?}");
         let message = text.lines().next().unwrap_or("").to_string();
-        Self::new(PrivacyErrorKind::Mechanism { measure: measure.to_string(), message })
+        Self::new(PrivacyErrorKind::Mechanism {
+            measure: measure.to_string(),
+            message,
+        })
     }
 }
 
@@ -82,7 +89,12 @@ impl From<IngestError> for PrivacyError {
 impl fmt::Display for PrivacyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.0 {
-            PrivacyErrorKind::Policy { path, line, field, message } => {
+            PrivacyErrorKind::Policy {
+                path,
+                line,
+                field,
+                message,
+            } => {
                 write!(f, "{}", path.display())?;
                 if let Some(line) = line {
                     write!(f, ":{line}")?;
@@ -95,7 +107,10 @@ impl fmt::Display for PrivacyError {
             PrivacyErrorKind::Ingest(e) => write!(f, "{e}"),
             PrivacyErrorKind::Refused { message } => write!(f, "refused: {message}"),
             PrivacyErrorKind::Mechanism { measure, message } => {
-                write!(f, "measure `{measure}`: the noise mechanism could not be built: {message}")
+                write!(
+                    f,
+                    "measure `{measure}`: the noise mechanism could not be built: {message}"
+                )
             }
         }
     }

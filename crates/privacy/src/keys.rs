@@ -51,7 +51,13 @@ pub struct ReleaseKeys {
 impl ReleaseKeys {
     /// Builds labelled dimensions from the policy's dimension specs.
     pub fn new(names: &[String], specs: &[DimensionSpec]) -> ReleaseKeys {
-        let plain = |code: String| KeyMember { label: code.clone(), code, level: String::new(), start: String::new(), end: String::new() };
+        let plain = |code: String| KeyMember {
+            label: code.clone(),
+            code,
+            level: String::new(),
+            start: String::new(),
+            end: String::new(),
+        };
         let dims = names
             .iter()
             .zip(specs)
@@ -82,7 +88,13 @@ impl ReleaseKeys {
                     members: (0..periods.len())
                         .map(|i| {
                             let (label, start, end) = periods.describe(i);
-                            KeyMember { code: label.clone(), label, level: String::new(), start, end }
+                            KeyMember {
+                                code: label.clone(),
+                                label,
+                                level: String::new(),
+                                start,
+                                end,
+                            }
                         })
                         .collect(),
                 },

@@ -21,7 +21,7 @@ pub mod table;
 pub use bounding::BoundingAccumulator;
 pub use error::{PrivacyError, PrivacyErrorKind};
 pub use keys::{KeyDimension, KeyKind, KeyMember, ReleaseKeys};
-pub use noise::{NoiseSource, SecureNoise};
+pub use noise::{secure_random_bytes, NoiseSource, SecureNoise};
 #[cfg(any(test, feature = "fake-noise"))]
 pub use noise::{ScriptedNoise, ZeroNoise};
 pub use plan::{ContributionBounds, MeasureKind, MeasurePlan, ReleasePlan};

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use cellguard_ingest::{
-    AgeBands, AreaClassification, DimensionSpec, FieldType, PeriodGranularity, Periods, RowMapperConfig, SourceSchema,
+    AgeBands, AreaClassification, DimensionSpec, FieldType, PeriodGranularity, Periods,
+    RowMapperConfig, SourceSchema,
 };
 
 use crate::error::{PrivacyError, PrivacyErrorKind};
@@ -290,7 +291,10 @@ pub fn locate(text: &str, path: &str) -> Option<u64> {
             (Node::Table(_), Ok(_)) => None,
             (Node::Item(i), Err(_)) => i.as_table_like().and_then(|t| t.get(seg)).map(Node::Item),
             (Node::Table(t), Err(_)) => t.get(seg).map(Node::Item),
-            (Node::Value(v), Err(_)) => v.as_inline_table().and_then(|t| t.get(seg)).map(Node::Value),
+            (Node::Value(v), Err(_)) => v
+                .as_inline_table()
+                .and_then(|t| t.get(seg))
+                .map(Node::Value),
         }
     }
     let doc = toml_edit::ImDocument::parse(text).ok()?;
@@ -338,17 +342,23 @@ impl Ctx<'_> {
 
 fn sha256_file(path: &Path) -> Result<[u8; 32], PrivacyError> {
     let bytes = std::fs::read(path).map_err(|e| {
-        PrivacyError::from(cellguard_ingest::IngestError::new(cellguard_ingest::IngestErrorKind::Io {
-            path: path.to_path_buf(),
-            action: "read",
-            source: e,
-        }))
+        PrivacyError::from(cellguard_ingest::IngestError::new(
+            cellguard_ingest::IngestErrorKind::Io {
+                path: path.to_path_buf(),
+                action: "read",
+                source: e,
+            },
+        ))
     })?;
     Ok(Sha256::digest(&bytes).into())
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Converts a bound in the field's units to exact integer units of `10^-scale`, if it is
@@ -359,7 +369,8 @@ fn exact_bound(value: f64, scale: u32) -> Option<i64> {
     }
     let scaled = value * 10f64.powi(scale as i32);
     let rounded = scaled.round();
-    if (scaled - rounded).abs() > 1e-6 * rounded.abs().max(1.0) || rounded.abs() > MAX_EXACT as f64 {
+    if (scaled - rounded).abs() > 1e-6 * rounded.abs().max(1.0) || rounded.abs() > MAX_EXACT as f64
+    {
         return None;
     }
     Some(rounded as i64)
@@ -370,20 +381,34 @@ fn exact_bound(value: f64, scale: u32) -> Option<i64> {
 /// [`PrivacyErrorKind::Refused`]; everything else wrong is [`PrivacyErrorKind::Policy`].
 pub fn load_policy(path: &Path) -> Result<ReleasePlan, PrivacyError> {
     let bytes = std::fs::read(path).map_err(|e| {
-        PrivacyError::from(cellguard_ingest::IngestError::new(cellguard_ingest::IngestErrorKind::Io {
-            path: path.to_path_buf(),
-            action: "read",
-            source: e,
-        }))
+        PrivacyError::from(cellguard_ingest::IngestError::new(
+            cellguard_ingest::IngestErrorKind::Io {
+                path: path.to_path_buf(),
+                action: "read",
+                source: e,
+            },
+        ))
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| PrivacyError::policy(path, None, "the policy file is not valid UTF-8"))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| PrivacyError::policy(path, None, "the policy file is not valid UTF-8"))?;
     let policy_sha256: [u8; 32] = Sha256::digest(&bytes).into();
     let file: PolicyFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
+        // Name the key on the offending line (policy files hold no sensitive data).
+        let field = line
+            .and_then(|l| text.lines().nth(l as usize - 1))
+            .and_then(|l| {
+                let (key, _) = l.split_once('=')?;
+                let key = key.trim();
+                (!key.is_empty() && !key.starts_with('[') && !key.starts_with('#'))
+                    .then(|| key.to_string())
+            });
         PrivacyError::new(PrivacyErrorKind::Policy {
             path: path.to_path_buf(),
             line,
-            field: None,
+            field,
             message: format!("{} (see docs/policy-reference.md)", e.message().trim_end()),
         })
     })?;
@@ -391,26 +416,46 @@ pub fn load_policy(path: &Path) -> Result<ReleasePlan, PrivacyError> {
     resolve(&ctx, file, policy_sha256)
 }
 
-fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<ReleasePlan, PrivacyError> {
+fn resolve(
+    ctx: &Ctx<'_>,
+    file: PolicyFile,
+    policy_sha256: [u8; 32],
+) -> Result<ReleasePlan, PrivacyError> {
     if file.schema_version != 1 {
-        return Err(ctx.err("schema_version", format!("version {} is not supported; write 1", file.schema_version)));
+        return Err(ctx.err(
+            "schema_version",
+            format!("version {} is not supported; write 1", file.schema_version),
+        ));
     }
     if !valid_name(&file.name) {
         return Err(ctx.err("name", "use 1-64 letters, digits, `-` or `_`"));
     }
-    for (section, present) in [("budget", file.budget.is_some()), ("margins", file.margins.is_some()), ("rounding", file.rounding.is_some())] {
+    for (section, present) in [
+        ("budget", file.budget.is_some()),
+        ("margins", file.margins.is_some()),
+        ("rounding", file.rounding.is_some()),
+    ] {
         if present {
-            return Err(ctx.err(section, format!("the `[{section}]` section is not supported yet; remove it")));
+            return Err(ctx.err(
+                section,
+                format!("the `[{section}]` section is not supported yet; remove it"),
+            ));
         }
     }
     match file.protection.mode {
         GuaranteeMode::Dp => {}
         GuaranteeMode::Sdc | GuaranteeMode::DpSdc => {
-            return Err(ctx.err("protection.mode", "only `dp` is supported yet; `sdc` and `dp+sdc` are not supported yet"))
+            return Err(ctx.err(
+                "protection.mode",
+                "only `dp` is supported yet; `sdc` and `dp+sdc` are not supported yet",
+            ))
         }
     }
     if file.protection.mechanism != Mechanism::DiscreteLaplace {
-        return Err(ctx.err("protection.mechanism", "only `discrete-laplace` is supported yet"));
+        return Err(ctx.err(
+            "protection.mechanism",
+            "only `discrete-laplace` is supported yet",
+        ));
     }
     if file.source.unit_of_privacy == UnitOfPrivacy::None {
         return Err(PrivacyError::new(PrivacyErrorKind::Refused {
@@ -425,17 +470,35 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
     let schema_path = ctx.resolve(&file.source.schema);
     let schema = SourceSchema::load(&schema_path)?;
     let schema_sha256 = sha256_file(&schema_path)?;
-    let field_of = |field_path: &str, name: &str, want: &[FieldType], role: &str| -> Result<(), PrivacyError> {
+    let field_of = |field_path: &str,
+                    name: &str,
+                    want: &[FieldType],
+                    role: &str|
+     -> Result<(), PrivacyError> {
         match schema.field(name) {
-            None => Err(ctx.err(field_path, format!("the schema {} declares no field `{name}`", schema_path.display()))),
+            None => Err(ctx.err(
+                field_path,
+                format!(
+                    "the schema {} declares no field `{name}`",
+                    schema_path.display()
+                ),
+            )),
             Some((_, spec)) if !want.contains(&spec.field_type) => Err(ctx.err(
                 field_path,
-                format!("field `{name}` cannot be used as {role}: its schema type is {:?}", spec.field_type),
+                format!(
+                    "field `{name}` cannot be used as {role}: its schema type is {:?}",
+                    spec.field_type
+                ),
             )),
             Some(_) => Ok(()),
         }
     };
-    field_of("source.unit_field", &file.source.unit_field, &[FieldType::Identifier], "the unit of privacy")?;
+    field_of(
+        "source.unit_field",
+        &file.source.unit_field,
+        &[FieldType::Identifier],
+        "the unit of privacy",
+    )?;
 
     // Dimensions.
     if file.dimensions.is_empty() {
@@ -454,7 +517,12 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
         }
         dimension_names.push(d.name().to_string());
         dimensions.push(match d {
-            DimensionSection::Area { field, classification, level, .. } => {
+            DimensionSection::Area {
+                field,
+                classification,
+                level,
+                ..
+            } => {
                 field_of(&at("field"), field, &[FieldType::Category], "an area code")?;
                 if level != "subarea" {
                     return Err(ctx.err(&at("level"), "only `subarea` is supported yet"));
@@ -462,11 +530,29 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
                 let cpath = ctx.resolve(classification);
                 let c = AreaClassification::load(&cpath)?;
                 classifications.push((cpath.clone(), sha256_file(&cpath)?));
-                DimensionSpec::Area { field: field.clone(), classification: Arc::new(c) }
+                DimensionSpec::Area {
+                    field: field.clone(),
+                    classification: Arc::new(c),
+                }
             }
-            DimensionSection::AgeBand { birth_year_field, reference_date_field, bands, .. } => {
-                field_of(&at("birth_year_field"), birth_year_field, &[FieldType::Integer], "a birth year")?;
-                field_of(&at("reference_date_field"), reference_date_field, &[FieldType::Date], "a reference date")?;
+            DimensionSection::AgeBand {
+                birth_year_field,
+                reference_date_field,
+                bands,
+                ..
+            } => {
+                field_of(
+                    &at("birth_year_field"),
+                    birth_year_field,
+                    &[FieldType::Integer],
+                    "a birth year",
+                )?;
+                field_of(
+                    &at("reference_date_field"),
+                    reference_date_field,
+                    &[FieldType::Date],
+                    "a reference date",
+                )?;
                 let bands = AgeBands::parse(bands).map_err(|m| ctx.err(&at("bands"), m))?;
                 DimensionSpec::AgeBand {
                     birth_year_field: birth_year_field.clone(),
@@ -474,10 +560,25 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
                     bands,
                 }
             }
-            DimensionSection::Period { date_field, granularity, from, to, .. } => {
-                field_of(&at("date_field"), date_field, &[FieldType::Date], "a period date")?;
-                let periods = Periods::new(*granularity, from, to).map_err(|m| ctx.err(&at("from"), m))?;
-                DimensionSpec::Period { date_field: date_field.clone(), periods }
+            DimensionSection::Period {
+                date_field,
+                granularity,
+                from,
+                to,
+                ..
+            } => {
+                field_of(
+                    &at("date_field"),
+                    date_field,
+                    &[FieldType::Date],
+                    "a period date",
+                )?;
+                let periods =
+                    Periods::new(*granularity, from, to).map_err(|m| ctx.err(&at("from"), m))?;
+                DimensionSpec::Period {
+                    date_field: date_field.clone(),
+                    periods,
+                }
             }
             DimensionSection::Category { field, values, .. } => {
                 field_of(&at("field"), field, &[FieldType::Category], "a category")?;
@@ -486,14 +587,21 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
                 }
                 for (j, v) in values.iter().enumerate() {
                     if values[..j].contains(v) {
-                        return Err(ctx.err(&at("values"), format!("value {} is listed twice", j + 1)));
+                        return Err(
+                            ctx.err(&at("values"), format!("value {} is listed twice", j + 1))
+                        );
                     }
                 }
-                DimensionSpec::Category { field: field.clone(), values: values.clone() }
+                DimensionSpec::Category {
+                    field: field.clone(),
+                    values: values.clone(),
+                }
             }
         });
     }
-    let n_cells = dimensions.iter().try_fold(1u64, |acc, d| acc.checked_mul(d.len() as u64));
+    let n_cells = dimensions
+        .iter()
+        .try_fold(1u64, |acc, d| acc.checked_mul(d.len() as u64));
     if n_cells.is_none_or(|n| n > 50_000_000) {
         return Err(ctx.err("dimensions", "the key set has more than 50 million cells"));
     }
@@ -510,7 +618,10 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
         return Err(ctx.err("bounds.max_records_per_cell", "must be at least 1"));
     }
     if bounds.max_cells_per_unit > 100_000 || bounds.max_records_per_cell > 100_000 {
-        return Err(ctx.err("bounds", "bounds above 100000 are not meaningful; lower them"));
+        return Err(ctx.err(
+            "bounds",
+            "bounds above 100000 are not meaningful; lower them",
+        ));
     }
 
     // Measures.
@@ -536,8 +647,18 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
         let kind = match m {
             MeasureSection::CountUnits { .. } => MeasureKind::CountUnits,
             MeasureSection::CountRecords { .. } => MeasureKind::CountRecords,
-            MeasureSection::Sum { field, lower, upper, .. } => {
-                field_of(&at("field"), field, &[FieldType::Decimal, FieldType::Integer], "a summed value")?;
+            MeasureSection::Sum {
+                field,
+                lower,
+                upper,
+                ..
+            } => {
+                field_of(
+                    &at("field"),
+                    field,
+                    &[FieldType::Decimal, FieldType::Integer],
+                    "a summed value",
+                )?;
                 let scale = schema.field(field).and_then(|(_, f)| f.scale).unwrap_or(0);
                 let lo = exact_bound(*lower, scale).ok_or_else(|| {
                     ctx.err(&at("lower"), format!("must be finite, have at most {scale} decimals and magnitude below 2^53 units"))
@@ -549,7 +670,10 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
                     return Err(ctx.err(&at("lower"), "is larger than `upper`"));
                 }
                 if lo < 0 {
-                    return Err(ctx.err(&at("lower"), "must not be negative: sums of negative values are not supported yet"));
+                    return Err(ctx.err(
+                        &at("lower"),
+                        "must not be negative: sums of negative values are not supported yet",
+                    ));
                 }
                 let slot = match value_fields.iter().position(|f| f == field) {
                     Some(s) => s,
@@ -559,9 +683,20 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
                     }
                 };
                 if slot >= cellguard_ingest::MAX_VALUES {
-                    return Err(ctx.err(&at("field"), format!("at most {} different fields can be summed", cellguard_ingest::MAX_VALUES)));
+                    return Err(ctx.err(
+                        &at("field"),
+                        format!(
+                            "at most {} different fields can be summed",
+                            cellguard_ingest::MAX_VALUES
+                        ),
+                    ));
                 }
-                MeasureKind::Sum { value_slot: slot, lower: lo, upper: hi, scale }
+                MeasureKind::Sum {
+                    value_slot: slot,
+                    lower: lo,
+                    upper: hi,
+                    scale,
+                }
             }
         };
         let plan = MeasurePlan::new(m.name(), kind, &bounds, epsilon)
@@ -602,7 +737,11 @@ fn resolve(ctx: &Ctx<'_>, file: PolicyFile, policy_sha256: [u8; 32]) -> Result<R
         unit_of_privacy: file.source.unit_of_privacy,
         max_rejected_rows: file.source.max_rejected_rows,
         dimension_names,
-        mapper: RowMapperConfig { unit_field: file.source.unit_field, dimensions, value_fields },
+        mapper: RowMapperConfig {
+            unit_field: file.source.unit_field,
+            dimensions,
+            value_fields,
+        },
         schema,
         bounds,
         measures,

@@ -76,7 +76,9 @@ pub struct ProtectedRelease {
 }
 
 fn mismatch(message: &str) -> PrivacyError {
-    PrivacyError::new(PrivacyErrorKind::Refused { message: format!("the bounded table does not match the plan: {message}") })
+    PrivacyError::new(PrivacyErrorKind::Refused {
+        message: format!("the bounded table does not match the plan: {message}"),
+    })
 }
 
 /// Adds calibrated noise to every measure of every cell and applies the noisy threshold.
@@ -89,7 +91,11 @@ fn mismatch(message: &str) -> PrivacyError {
 /// Steinke 2020), so it is ε-DP with respect to adding or removing one unit of privacy, whose
 /// influence the bounding limits to the sensitivity. The measures compose to the sum of their
 /// ε. The threshold only looks at noisy values, so it is post-processing and costs nothing.
-pub fn protect(plan: &ReleasePlan, table: BoundedTable, noise: &mut dyn NoiseSource) -> Result<ProtectedRelease, PrivacyError> {
+pub fn protect(
+    plan: &ReleasePlan,
+    table: BoundedTable,
+    noise: &mut dyn NoiseSource,
+) -> Result<ProtectedRelease, PrivacyError> {
     let n = plan.n_cells();
     if table.n_cells() != n {
         return Err(mismatch("different number of cells"));
@@ -100,20 +106,39 @@ pub fn protect(plan: &ReleasePlan, table: BoundedTable, noise: &mut dyn NoiseSou
     let mut noisy: Vec<Vec<i64>> = Vec::with_capacity(plan.measures.len());
     let mut infos = Vec::with_capacity(plan.measures.len());
     for m in &plan.measures {
-        let (exact, decimals, kind, non_negative): (Vec<i64>, u32, &'static str, bool) = match m.kind {
-            MeasureKind::CountUnits => (table.units().iter().map(|v| *v as i64).collect(), 0, "count-units", true),
-            MeasureKind::CountRecords => (table.records().iter().map(|v| *v as i64).collect(), 0, "count-records", true),
-            MeasureKind::Sum { value_slot, lower, upper, scale } => {
-                match table.clamps[value_slot] {
-                    Some(c) if c.lower == lower && c.upper == upper => {}
-                    _ => return Err(mismatch("different clamping bounds")),
+        let (exact, decimals, kind, non_negative): (Vec<i64>, u32, &'static str, bool) =
+            match m.kind {
+                MeasureKind::CountUnits => (
+                    table.units().iter().map(|v| *v as i64).collect(),
+                    0,
+                    "count-units",
+                    true,
+                ),
+                MeasureKind::CountRecords => (
+                    table.records().iter().map(|v| *v as i64).collect(),
+                    0,
+                    "count-records",
+                    true,
+                ),
+                MeasureKind::Sum {
+                    value_slot,
+                    lower,
+                    upper,
+                    scale,
+                } => {
+                    match table.clamps[value_slot] {
+                        Some(c) if c.lower == lower && c.upper == upper => {}
+                        _ => return Err(mismatch("different clamping bounds")),
+                    }
+                    (table.sums(value_slot).to_vec(), scale, "sum", lower >= 0)
                 }
-                (table.sums(value_slot).to_vec(), scale, "sum", lower >= 0)
-            }
-        };
+            };
         let out = noise.perturb(m, &exact)?;
         if out.len() != exact.len() {
-            return Err(PrivacyError::mechanism(&m.name, "the noise source returned a vector of the wrong length"));
+            return Err(PrivacyError::mechanism(
+                &m.name,
+                "the noise source returned a vector of the wrong length",
+            ));
         }
         noisy.push(out);
         infos.push(MeasureInfo {
@@ -132,11 +157,22 @@ pub fn protect(plan: &ReleasePlan, table: BoundedTable, noise: &mut dyn NoiseSou
     let gate = &noisy[plan.threshold.measure];
     let cell_status: Vec<CellStatus> = gate
         .iter()
-        .map(|v| if *v < plan.threshold.min { CellStatus::SuppressedNoisyThreshold } else { CellStatus::Published })
+        .map(|v| {
+            if *v < plan.threshold.min {
+                CellStatus::SuppressedNoisyThreshold
+            } else {
+                CellStatus::Published
+            }
+        })
         .collect();
     let values = noisy
         .into_iter()
-        .map(|vals| vals.into_iter().zip(&cell_status).map(|(v, s)| (*s == CellStatus::Published).then_some(v)).collect())
+        .map(|vals| {
+            vals.into_iter()
+                .zip(&cell_status)
+                .map(|(v, s)| (*s == CellStatus::Published).then_some(v))
+                .collect()
+        })
         .collect();
     Ok(ProtectedRelease {
         name: plan.name.clone(),
@@ -221,7 +257,12 @@ impl ProtectedRelease {
     pub fn status_counts(&self) -> Vec<(CellStatus, u64)> {
         CellStatus::ALL
             .iter()
-            .map(|s| (*s, self.status.iter().flatten().filter(|x| *x == s).count() as u64))
+            .map(|s| {
+                (
+                    *s,
+                    self.status.iter().flatten().filter(|x| *x == s).count() as u64,
+                )
+            })
             .collect()
     }
 }

@@ -88,6 +88,12 @@ pub struct MeasureLoss {
     pub noise_sd: f64,
     /// Half-width of the 95 % interval in the measure's units.
     pub ci95_half_width: f64,
+    /// Decimal places of the exact integer units the mechanism works in (2: cents).
+    pub exact_decimals: u32,
+    /// The sensitivity in exact units, as given to opendp's privacy map.
+    pub mechanism_sensitivity: i64,
+    /// The discrete Laplace scale in exact units, as given to opendp.
+    pub mechanism_scale: f64,
 }
 
 /// The manifest.
@@ -146,7 +152,8 @@ pub struct Manifest {
 /// Describes the noise source.
 pub fn noise_source(release: &ProtectedRelease) -> String {
     if release.noise_is_secure() {
-        "opendp discrete Laplace sampler (exact, OS-seeded cryptographically secure randomness)".to_string()
+        "opendp discrete Laplace sampler (exact, OS-seeded cryptographically secure randomness)"
+            .to_string()
     } else {
         "FAKE TEST NOISE - NOT PRIVATE - DO NOT PUBLISH".to_string()
     }
@@ -162,7 +169,12 @@ pub fn guarantee_text(release: &ProtectedRelease) -> String {
     )
 }
 
-pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u64, files: Vec<FileDigest>) -> Manifest {
+pub(crate) fn build(
+    release: &ProtectedRelease,
+    ctx: &ReleaseContext,
+    n_rows: u64,
+    files: Vec<FileDigest>,
+) -> Manifest {
     let bounds = release.bounds();
     let unit = |d: u32| 10f64.powi(d as i32);
     Manifest {
@@ -197,6 +209,9 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
                 noise_scale: m.noise_scale / unit(m.decimals),
                 noise_sd: m.noise_sd / unit(m.decimals),
                 ci95_half_width: m.ci95_half_width as f64 / unit(m.decimals),
+                exact_decimals: m.decimals,
+                mechanism_sensitivity: m.sensitivity,
+                mechanism_scale: m.noise_scale,
             })
             .collect(),
         total_epsilon: release.total_epsilon(),

@@ -1,0 +1,59 @@
+//! The bundled policies, schemas and classification, compiled into the binary so that
+//! `cellguard demo` works from any folder. They are the same files as under `policies/`.
+
+/// A bundled file: its path relative to the policies folder, and its content.
+pub struct BundledFile {
+    /// Relative path, with `/` separators.
+    pub path: &'static str,
+    /// Content.
+    pub content: &'static str,
+}
+
+/// Every bundled file.
+pub const FILES: &[BundledFile] = &[
+    BundledFile {
+        path: "payment-defaults-quarterly.toml",
+        content: include_str!("../policies/payment-defaults-quarterly.toml"),
+    },
+    BundledFile {
+        path: "schemas/payment-defaults.toml",
+        content: include_str!("../policies/schemas/payment-defaults.toml"),
+    },
+    BundledFile {
+        path: "classifications/helsinki-subareas.csv",
+        content: include_str!("../policies/classifications/helsinki-subareas.csv"),
+    },
+    BundledFile {
+        path: "classifications/README.md",
+        content: include_str!("../policies/classifications/README.md"),
+    },
+];
+
+/// Writes every bundled file under `dir`, replacing earlier copies.
+pub fn write_all(dir: &std::path::Path) -> std::io::Result<()> {
+    for f in FILES {
+        let path = dir.join(f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, f.content)?;
+    }
+    Ok(())
+}
+
+/// The 10-digit codes of the bundled sub-area classification, in file order.
+pub fn subarea_codes() -> Vec<String> {
+    FILES
+        .iter()
+        .find(|f| f.path == "classifications/helsinki-subareas.csv")
+        .map(|f| {
+            f.content
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split(',').next())
+                .filter(|c| c.len() == 10)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,152 @@
+//! Command-line definitions (clap derive), one module per subcommand.
+
+mod demo;
+mod run;
+mod synth;
+mod verify;
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use cellguard::pipeline::{PipelineError, EXIT_BAD_INPUT};
+
+/// cellguard turns sensitive person-level extracts into sub-area statistics that are safe to
+/// publish: it bounds each person's contribution, adds calibrated differential-privacy noise
+/// (opendp), suppresses small cells, and writes a release folder (cells.csv, manifest.json,
+/// report.md) that a dashboard can load directly.
+///
+/// Exit status: 0 released (or success), 1 refused by policy or budget, 2 bad input or usage.
+#[derive(Debug, Parser)]
+#[command(name = "cellguard", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make one release from a source extract under a policy.
+    ///
+    /// Reads the policy (and the schema and classification it names), streams the extract,
+    /// pseudonymises the unit of privacy with a keyed hash (HMAC-SHA-256), bounds each unit's
+    /// contributions, adds noise from opendp's secure sampler, suppresses cells below the noisy
+    /// threshold, and writes the release folder atomically: either the whole folder appears or
+    /// nothing does. Exit 0 released, 1 refused by policy, 2 bad input or usage.
+    Run(run::RunArgs),
+    /// Generate synthetic data, release it with the bundled policy, and say where.
+    ///
+    /// Writes the bundled policies under DIR/policies, a synthetic payment-default extract under
+    /// DIR/input (seeded: the same data every time), and a new release folder under
+    /// DIR/releases. The noise is real and differs between runs; the pseudonymisation key is
+    /// random and forgotten after the run.
+    Demo(demo::DemoArgs),
+    /// Write a synthetic source extract (for trying and benchmarking).
+    ///
+    /// The output is a deterministic function of the source, --rows, --seed and --year, and
+    /// conforms to the bundled schema of the source.
+    Synth(synth::SynthArgs),
+    /// Check a release folder: checksums, row counts, statuses.
+    ///
+    /// Every file must match its checksum in manifest.json, no file may be missing or extra,
+    /// and cells.csv must have one row per cell and measure with statuses that agree with the
+    /// values. Exit 0 when intact, 2 otherwise.
+    Verify(verify::VerifyArgs),
+}
+
+/// A failed command: the exit status and a message for stderr.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            code: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<PipelineError> for CliError {
+    fn from(e: PipelineError) -> Self {
+        CliError {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::Demo(args) => demo::execute(args),
+        Command::Synth(args) => synth::execute(args),
+        Command::Verify(args) => verify::execute(args),
+    }
+}
+
+/// Writes lines to stdout. A closed pipe (`cellguard … | head`) is not an error: output stops.
+pub fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}") {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("cellguard: cannot write to standard output: {}", e.kind());
+        }
+    }
+}
+
+/// Sets the number of worker threads (0: one per core).
+pub fn set_threads(threads: usize) -> Result<(), CliError> {
+    if threads > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| CliError::usage(format!("cannot start {threads} worker threads: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A human summary of a finished release.
+pub fn describe(outcome: &cellguard::pipeline::ReleaseOutcome) -> String {
+    let m = &outcome.written.manifest;
+    let mut lines = vec![format!(
+        "released `{}` to {}",
+        m.release,
+        outcome.written.path.display()
+    )];
+    let statuses: Vec<String> = m
+        .status_counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    lines.push(format!(
+        "  {} cells x {} measures = {} values: {}",
+        m.n_cells,
+        m.privacy_loss.len(),
+        m.n_rows,
+        statuses.join(", ")
+    ));
+    let eps: Vec<String> = m
+        .privacy_loss
+        .iter()
+        .map(|l| format!("{} {:.4}", l.measure, l.epsilon))
+        .collect();
+    lines.push(format!(
+        "  epsilon spent: {} (total {:.4}, unit of privacy: {})",
+        eps.join(", "),
+        m.total_epsilon,
+        m.unit_of_privacy
+    ));
+    if let Some(i) = m.inputs.first() {
+        lines.push(format!(
+            "  input: {} rows read, {} used, {} rejected, {} outside the key set",
+            i.rows_read, i.rows_used, i.rows_rejected, i.rows_out_of_scope
+        ));
+    }
+    lines.push("  files: cells.csv (load in Power BI), report.md (for reviewers), manifest.json (checksums and privacy loss)".to_string());
+    lines.join("\n")
+}

@@ -1,0 +1,259 @@
+//! One release, end to end: load and check the policy, stream the source through ingest into
+//! bounding, tabulate, protect with the given noise source, and write the release folder
+//! atomically. The binary passes [`cellguard_privacy::SecureNoise`]; tests may pass a fake.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use cellguard_ingest::{
+    scan_file, IngestError, PseudonymKey, Pseudonymiser, RejectReason, ScanOptions, ScanSummary,
+};
+use cellguard_privacy::{
+    load_policy, protect, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
+};
+use cellguard_publish::{
+    hex, write_release, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext,
+    WrittenRelease,
+};
+
+/// Exit status: the release was written.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: refused by policy or budget.
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit status: bad input or usage (including unreadable or unwritable files).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Why a release was not made.
+#[derive(Debug)]
+pub enum PipelineError {
+    /// The policy, or a file it names, is wrong — or the policy refuses the release.
+    Privacy(PrivacyError),
+    /// The source cannot be read.
+    Ingest(IngestError),
+    /// More invalid rows than the policy tolerates.
+    TooManyRejects {
+        /// The source.
+        path: PathBuf,
+        /// Invalid rows found.
+        rejected: u64,
+        /// Invalid rows tolerated.
+        allowed: u64,
+        /// One line per reason: code, field, count, first lines.
+        reasons: Vec<String>,
+    },
+    /// The release cannot be written.
+    Publish(PublishError),
+}
+
+impl PipelineError {
+    /// The documented exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PipelineError::Privacy(e) if e.is_refusal() => EXIT_REFUSED,
+            _ => EXIT_BAD_INPUT,
+        }
+    }
+}
+
+impl fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PipelineError::Privacy(e) => write!(f, "{e}"),
+            PipelineError::Ingest(e) => write!(f, "{e}"),
+            PipelineError::Publish(e) => write!(f, "{e}"),
+            PipelineError::TooManyRejects {
+                path,
+                rejected,
+                allowed,
+                reasons,
+            } => {
+                write!(
+                    f,
+                    "{}: {rejected} invalid rows, but the policy tolerates {allowed} (source.max_rejected_rows); nothing was released",
+                    path.display()
+                )?;
+                for r in reasons {
+                    write!(f, "\n  {r}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl From<PrivacyError> for PipelineError {
+    fn from(e: PrivacyError) -> Self {
+        PipelineError::Privacy(e)
+    }
+}
+
+impl From<IngestError> for PipelineError {
+    fn from(e: IngestError) -> Self {
+        PipelineError::Ingest(e)
+    }
+}
+
+impl From<PublishError> for PipelineError {
+    fn from(e: PublishError) -> Self {
+        PipelineError::Publish(e)
+    }
+}
+
+/// What to release.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    /// The policy file.
+    pub policy: PathBuf,
+    /// The source extract.
+    pub input: PathBuf,
+    /// The release folder to create (must not exist).
+    pub out: PathBuf,
+    /// Scan tuning (never changes the result).
+    pub scan: ScanOptions,
+}
+
+/// A finished release and what was read.
+#[derive(Debug)]
+pub struct ReleaseOutcome {
+    /// The written release.
+    pub written: WrittenRelease,
+    /// The scan of the source.
+    pub scan: ScanSummary,
+}
+
+fn file_digest(path: &Path, sha256: &[u8; 32]) -> Result<FileDigest, PipelineError> {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Ok(FileDigest {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256: hex(sha256),
+        bytes,
+    })
+}
+
+/// Describes the reasons of a scan, naming fields by schema name and never quoting values.
+pub fn reason_counts(scan: &ScanSummary) -> Vec<ReasonCount> {
+    let field = |i: &Option<usize>| i.and_then(|i| scan.field_names.get(i).cloned());
+    scan.tally
+        .reasons
+        .iter()
+        .map(|(reason, count)| {
+            let (outcome, code, description, fld) = match reason {
+                RejectReason::Invalid(kind, f) => {
+                    ("rejected", kind.code(), kind.describe(), field(f))
+                }
+                RejectReason::OutOfScope(why, f) => {
+                    ("out_of_scope", why.code(), why.describe(), field(&Some(*f)))
+                }
+            };
+            ReasonCount {
+                outcome: outcome.to_string(),
+                code: code.to_string(),
+                field: fld,
+                description: description.to_string(),
+                rows: count.rows,
+                first_lines: count.first_lines.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Makes one release. `on_batch` is called after every batch with the rows read so far (for
+/// progress output).
+pub fn release(
+    request: &ReleaseRequest,
+    key: &PseudonymKey,
+    noise: &mut dyn NoiseSource,
+    mut on_batch: impl FnMut(u64),
+) -> Result<ReleaseOutcome, PipelineError> {
+    let plan: ReleasePlan = load_policy(&request.policy)?;
+    if request.out.exists() {
+        return Err(PublishError::Exists {
+            path: request.out.clone(),
+        }
+        .into());
+    }
+    let mut accumulator = BoundingAccumulator::new(&plan);
+    let pseudonymiser = Pseudonymiser::new(key);
+    let mut rows_so_far = 0u64;
+    let scan = scan_file::<PipelineError>(
+        &request.input,
+        &plan.schema,
+        &plan.mapper,
+        &pseudonymiser,
+        request.scan,
+        |batch| {
+            accumulator.absorb(&batch);
+            rows_so_far += batch
+                .iter()
+                .flat_map(|c| c.parts.iter())
+                .map(|p| p.len() as u64)
+                .sum::<u64>();
+            on_batch(rows_so_far);
+            Ok(())
+        },
+    )?;
+    let rejected = scan.tally.invalid_rows();
+    if rejected > plan.max_rejected_rows {
+        let reasons = reason_counts(&scan)
+            .into_iter()
+            .filter(|r| r.outcome == "rejected")
+            .map(|r| {
+                let lines: Vec<String> = r.first_lines.iter().map(u64::to_string).collect();
+                let at = match (r.rows, lines.len()) {
+                    (1, _) => format!("line {}", lines.join(", ")),
+                    (n, k) if n as usize == k => format!("lines {}", lines.join(", ")),
+                    _ => format!("first at lines {}", lines.join(", ")),
+                };
+                format!(
+                    "{} {}: {}{} ({at})",
+                    r.rows,
+                    if r.rows == 1 { "row" } else { "rows" },
+                    r.description,
+                    r.field
+                        .map(|f| format!(" in column `{f}`"))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        return Err(PipelineError::TooManyRejects {
+            path: request.input.clone(),
+            rejected,
+            allowed: plan.max_rejected_rows,
+            reasons,
+        });
+    }
+    let table = accumulator.finish();
+    let protected = protect(&plan, table, noise)?;
+    let context = ReleaseContext {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_utc: crate::timefmt::rfc3339(crate::timefmt::now_secs()),
+        policy: file_digest(&plan.policy_path, &plan.policy_sha256)?,
+        schema: file_digest(&plan.schema_path, &plan.schema_sha256)?,
+        classifications: plan
+            .classifications
+            .iter()
+            .map(|(p, h)| file_digest(p, h))
+            .collect::<Result<_, _>>()?,
+        inputs: vec![InputDigest {
+            file: FileDigest {
+                name: scan
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                sha256: hex(&scan.sha256),
+                bytes: scan.bytes,
+            },
+            rows_read: scan.rows,
+            rows_used: scan.contributions,
+            rows_rejected: rejected,
+            rows_out_of_scope: scan.tally.out_of_scope_rows(),
+            reasons: reason_counts(&scan),
+        }],
+    };
+    let written = write_release(&request.out, &protected, &context)?;
+    Ok(ReleaseOutcome { written, scan })
+}
