@@ -15,6 +15,7 @@ pub const FILES: &[BundledFile] = &[
         path: "payment-defaults-quarterly.toml",
         content: include_str!("../policies/payment-defaults-quarterly.toml"),
     },
+    BundledFile { path: "baseline.toml", content: include_str!("../policies/baseline.toml") },
     BundledFile {
         path: "schemas/payment-defaults.toml",
         content: include_str!("../policies/schemas/payment-defaults.toml"),
@@ -23,10 +24,7 @@ pub const FILES: &[BundledFile] = &[
         path: "classifications/helsinki-subareas.csv",
         content: include_str!("../policies/classifications/helsinki-subareas.csv"),
     },
-    BundledFile {
-        path: "classifications/README.md",
-        content: include_str!("../policies/classifications/README.md"),
-    },
+    BundledFile { path: "classifications/README.md", content: include_str!("../policies/classifications/README.md") },
 ];
 
 /// Writes every bundled file under `dir`, replacing earlier copies.

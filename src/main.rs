@@ -12,20 +12,13 @@ use clap::Parser;
 fn main() -> ExitCode {
     // A panic message could quote data; print only where it happened.
     std::panic::set_hook(Box::new(|info| {
-        let at = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("cellguard: internal error at {at} (details withheld so that no data value is printed). This is a bug; nothing was released.");
     }));
     let parsed = match cli::Cli::try_parse() {
         Ok(p) => p,
         Err(e) => {
-            let code = if e.use_stderr() {
-                cellguard::pipeline::EXIT_BAD_INPUT
-            } else {
-                cellguard::pipeline::EXIT_OK
-            };
+            let code = if e.use_stderr() { cellguard::pipeline::EXIT_BAD_INPUT } else { cellguard::pipeline::EXIT_OK };
             let _ = e.print();
             return ExitCode::from(code);
         }

@@ -5,15 +5,12 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cellguard_ingest::{
-    scan_file, IngestError, PseudonymKey, Pseudonymiser, RejectReason, ScanOptions, ScanSummary,
-};
+use cellguard_ingest::{scan_file, IngestError, PseudonymKey, Pseudonymiser, RejectReason, ScanOptions, ScanSummary};
 use cellguard_privacy::{
-    load_policy, protect, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
+    load_baseline, load_policy, protect, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
 };
 use cellguard_publish::{
-    hex, write_release, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext,
-    WrittenRelease,
+    hex, write_release, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext, WrittenRelease,
 };
 
 /// Exit status: the release was written.
@@ -43,6 +40,8 @@ pub enum PipelineError {
     },
     /// The release cannot be written.
     Publish(PublishError),
+    /// The request itself is incomplete.
+    Usage(String),
 }
 
 impl PipelineError {
@@ -61,12 +60,8 @@ impl fmt::Display for PipelineError {
             PipelineError::Privacy(e) => write!(f, "{e}"),
             PipelineError::Ingest(e) => write!(f, "{e}"),
             PipelineError::Publish(e) => write!(f, "{e}"),
-            PipelineError::TooManyRejects {
-                path,
-                rejected,
-                allowed,
-                reasons,
-            } => {
+            PipelineError::Usage(m) => write!(f, "{m}"),
+            PipelineError::TooManyRejects { path, rejected, allowed, reasons } => {
                 write!(
                     f,
                     "{}: {rejected} invalid rows, but the policy tolerates {allowed} (source.max_rejected_rows); nothing was released",
@@ -104,6 +99,8 @@ impl From<PublishError> for PipelineError {
 pub struct ReleaseRequest {
     /// The policy file.
     pub policy: PathBuf,
+    /// The baseline policy; `None` uses `baseline.toml` beside the policy file.
+    pub baseline: Option<PathBuf>,
     /// The source extract.
     pub input: PathBuf,
     /// The release folder to create (must not exist).
@@ -124,10 +121,7 @@ pub struct ReleaseOutcome {
 fn file_digest(path: &Path, sha256: &[u8; 32]) -> Result<FileDigest, PipelineError> {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Ok(FileDigest {
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         sha256: hex(sha256),
         bytes,
     })
@@ -141,12 +135,8 @@ pub fn reason_counts(scan: &ScanSummary) -> Vec<ReasonCount> {
         .iter()
         .map(|(reason, count)| {
             let (outcome, code, description, fld) = match reason {
-                RejectReason::Invalid(kind, f) => {
-                    ("rejected", kind.code(), kind.describe(), field(f))
-                }
-                RejectReason::OutOfScope(why, f) => {
-                    ("out_of_scope", why.code(), why.describe(), field(&Some(*f)))
-                }
+                RejectReason::Invalid(kind, f) => ("rejected", kind.code(), kind.describe(), field(f)),
+                RejectReason::OutOfScope(why, f) => ("out_of_scope", why.code(), why.describe(), field(&Some(*f))),
             };
             ReasonCount {
                 outcome: outcome.to_string(),
@@ -160,6 +150,22 @@ pub fn reason_counts(scan: &ScanSummary) -> Vec<ReasonCount> {
         .collect()
 }
 
+/// The baseline to check a policy against: the one given, or `baseline.toml` beside the
+/// policy. A release without a baseline is refused as a usage error.
+pub fn resolve_baseline(policy: &Path, given: Option<&Path>) -> Result<PathBuf, PipelineError> {
+    if let Some(b) = given {
+        return Ok(b.to_path_buf());
+    }
+    let beside = policy.parent().unwrap_or(Path::new(".")).join("baseline.toml");
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    Err(PipelineError::Usage(format!(
+        "{}: no baseline policy: pass --baseline FILE or put baseline.toml beside the policy",
+        policy.display()
+    )))
+}
+
 /// Makes one release. `on_batch` is called after every batch with the rows read so far (for
 /// progress output).
 pub fn release(
@@ -168,12 +174,11 @@ pub fn release(
     noise: &mut dyn NoiseSource,
     mut on_batch: impl FnMut(u64),
 ) -> Result<ReleaseOutcome, PipelineError> {
-    let plan: ReleasePlan = load_policy(&request.policy)?;
+    let baseline_path = resolve_baseline(&request.policy, request.baseline.as_deref())?;
+    let baseline = load_baseline(&baseline_path)?;
+    let plan: ReleasePlan = load_policy(&request.policy, Some(&baseline))?;
     if request.out.exists() {
-        return Err(PublishError::Exists {
-            path: request.out.clone(),
-        }
-        .into());
+        return Err(PublishError::Exists { path: request.out.clone() }.into());
     }
     let mut accumulator = BoundingAccumulator::new(&plan);
     let pseudonymiser = Pseudonymiser::new(key);
@@ -186,11 +191,7 @@ pub fn release(
         request.scan,
         |batch| {
             accumulator.absorb(&batch);
-            rows_so_far += batch
-                .iter()
-                .flat_map(|c| c.parts.iter())
-                .map(|p| p.len() as u64)
-                .sum::<u64>();
+            rows_so_far += batch.iter().flat_map(|c| c.parts.iter()).map(|p| p.len() as u64).sum::<u64>();
             on_batch(rows_so_far);
             Ok(())
         },
@@ -212,9 +213,7 @@ pub fn release(
                     r.rows,
                     if r.rows == 1 { "row" } else { "rows" },
                     r.description,
-                    r.field
-                        .map(|f| format!(" in column `{f}`"))
-                        .unwrap_or_default(),
+                    r.field.map(|f| format!(" in column `{f}`")).unwrap_or_default(),
                 )
             })
             .collect();
@@ -232,18 +231,10 @@ pub fn release(
         created_utc: crate::timefmt::rfc3339(crate::timefmt::now_secs()),
         policy: file_digest(&plan.policy_path, &plan.policy_sha256)?,
         schema: file_digest(&plan.schema_path, &plan.schema_sha256)?,
-        classifications: plan
-            .classifications
-            .iter()
-            .map(|(p, h)| file_digest(p, h))
-            .collect::<Result<_, _>>()?,
+        classifications: plan.classifications.iter().map(|(p, h)| file_digest(p, h)).collect::<Result<_, _>>()?,
         inputs: vec![InputDigest {
             file: FileDigest {
-                name: scan
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                name: scan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 sha256: hex(&scan.sha256),
                 bytes: scan.bytes,
             },

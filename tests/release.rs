@@ -11,15 +11,7 @@ const CELLS: usize = 147 * 7 * 4;
 fn run_fixture(ws: &Workspace, out: &str) -> common::Output {
     let policy = ws.policy();
     let input = fixture("payment-defaults-small.csv");
-    ws.run(&[
-        "run",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out,
-    ])
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", out])
 }
 
 fn manifest(ws: &Workspace, out: &str) -> serde_json::Value {
@@ -53,33 +45,23 @@ fn release_has_every_cell_consistent_statuses_and_matching_hashes() {
     );
     assert_eq!(rows.len(), CELLS * 3);
     for measure in ["persons", "entries", "amount_eur"] {
-        assert_eq!(
-            rows.iter().filter(|r| r[7] == measure).count(),
-            CELLS,
-            "{measure}"
-        );
+        assert_eq!(rows.iter().filter(|r| r[7] == measure).count(), CELLS, "{measure}");
     }
     // Every (area, age band, quarter) appears exactly once per measure.
-    let keys: std::collections::HashSet<(String, String, String, String)> = rows
-        .iter()
-        .map(|r| (r[1].clone(), r[3].clone(), r[4].clone(), r[7].clone()))
-        .collect();
+    let keys: std::collections::HashSet<(String, String, String, String)> =
+        rows.iter().map(|r| (r[1].clone(), r[3].clone(), r[4].clone(), r[7].clone())).collect();
     assert_eq!(keys.len(), CELLS * 3);
     for r in &rows {
         match r[9].as_str() {
             "published" => {
                 let v: f64 = r[8].parse().unwrap();
                 let (lo, hi): (f64, f64) = (r[12].parse().unwrap(), r[13].parse().unwrap());
-                assert!(
-                    lo <= v.max(0.0) && v <= hi,
-                    "interval {lo}..{hi} does not hold {v}"
-                );
+                assert!(lo <= v.max(0.0) && v <= hi, "interval {lo}..{hi} does not hold {v}");
                 assert!(!r[10].is_empty() && !r[11].is_empty());
             }
-            "suppressed_noisy_threshold" => assert!(
-                r[8..].iter().skip(2).all(String::is_empty) && r[8].is_empty(),
-                "{r:?}"
-            ),
+            "suppressed_noisy_threshold" => {
+                assert!(r[8..].iter().skip(2).all(String::is_empty) && r[8].is_empty(), "{r:?}")
+            }
             other => panic!("unknown status {other}"),
         }
     }
@@ -90,25 +72,11 @@ fn release_has_every_cell_consistent_statuses_and_matching_hashes() {
     let m = manifest(&ws, "out");
     for f in m["files"].as_array().unwrap() {
         let path = dir.join(f["name"].as_str().unwrap());
-        assert_eq!(
-            sha256_hex(&path),
-            f["sha256"].as_str().unwrap(),
-            "{}",
-            path.display()
-        );
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().len(),
-            f["bytes"].as_u64().unwrap()
-        );
+        assert_eq!(sha256_hex(&path), f["sha256"].as_str().unwrap(), "{}", path.display());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), f["bytes"].as_u64().unwrap());
     }
-    assert_eq!(
-        m["inputs"][0]["file"]["sha256"].as_str().unwrap(),
-        sha256_hex(&fixture("payment-defaults-small.csv"))
-    );
-    assert_eq!(
-        m["policy"]["sha256"].as_str().unwrap(),
-        sha256_hex(&ws.policy())
-    );
+    assert_eq!(m["inputs"][0]["file"]["sha256"].as_str().unwrap(), sha256_hex(&fixture("payment-defaults-small.csv")));
+    assert_eq!(m["policy"]["sha256"].as_str().unwrap(), sha256_hex(&ws.policy()));
     assert_eq!(m["inputs"][0]["rows_read"], 24);
     assert_eq!(m["inputs"][0]["rows_used"], 22);
     assert_eq!(m["inputs"][0]["rows_out_of_scope"], 2);
@@ -127,9 +95,7 @@ fn verify_detects_a_changed_byte() {
     let last = bytes.len() - 2;
     bytes[last] ^= 1;
     std::fs::write(&cells, bytes).unwrap();
-    ws.run(&["verify", ws.path("out").to_str().unwrap()])
-        .expect_code(2)
-        .expect_stderr(&["cells.csv", "checksum"]);
+    ws.run(&["verify", ws.path("out").to_str().unwrap()]).expect_code(2).expect_stderr(&["cells.csv", "checksum"]);
 }
 
 #[test]
@@ -142,34 +108,20 @@ fn manifest_epsilon_is_what_opendp_reports_for_the_policy_bounds() {
     let m = manifest(&ws, "out");
     // From the bundled policy: 4 cells per person, 10 entries per cell, amounts clamped to
     // 0..2000 euros (200000 cents); epsilon 0.5, 0.25, 0.25.
-    let expected = [
-        ("persons", 4i64, 0.5),
-        ("entries", 40, 0.25),
-        ("amount_eur", 4 * 10 * 200_000, 0.25),
-    ];
+    let expected = [("persons", 4i64, 0.5), ("entries", 40, 0.25), ("amount_eur", 4 * 10 * 200_000, 0.25)];
     let losses = m["privacy_loss"].as_array().unwrap();
     assert_eq!(losses.len(), 3);
     let mut total = 0.0;
     for ((name, sensitivity, allowed), loss) in expected.iter().zip(losses) {
         assert_eq!(loss["measure"], *name);
-        assert_eq!(
-            loss["mechanism_sensitivity"].as_i64().unwrap(),
-            *sensitivity
-        );
+        assert_eq!(loss["mechanism_sensitivity"].as_i64().unwrap(), *sensitivity);
         let scale = loss["mechanism_scale"].as_f64().unwrap();
-        let mechanism = make_laplace(
-            VectorDomain::new(AtomDomain::<i64>::default()),
-            L1Distance::<i64>::default(),
-            scale,
-            None,
-        )
-        .unwrap();
+        let mechanism =
+            make_laplace(VectorDomain::new(AtomDomain::<i64>::default()), L1Distance::<i64>::default(), scale, None)
+                .unwrap();
         let epsilon = mechanism.map(sensitivity).unwrap();
         assert_eq!(loss["epsilon"].as_f64().unwrap(), epsilon, "{name}");
-        assert!(
-            epsilon <= *allowed && epsilon > allowed * (1.0 - 1e-12),
-            "{name}: {epsilon} vs {allowed}"
-        );
+        assert!(epsilon <= *allowed && epsilon > allowed * (1.0 - 1e-12), "{name}: {epsilon} vs {allowed}");
         total += epsilon;
     }
     assert_eq!(m["total_epsilon"].as_f64().unwrap(), total);
@@ -179,26 +131,12 @@ fn assert_bad_policy(name: &str, edit: impl Fn(&str) -> String, fragments: &[&st
     let ws = Workspace::new();
     let policy = ws.policy_variant(name, edit);
     let input = fixture("payment-defaults-small.csv");
-    ws.run(&[
-        "run",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        "out",
-    ])
-    .expect_code(2)
-    .expect_stderr(fragments)
-    .expect_no_sentinels();
-    assert!(
-        !ws.path("out").exists(),
-        "{name}: a release folder was left behind"
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(ws.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"])
+        .expect_code(2)
+        .expect_stderr(fragments)
+        .expect_no_sentinels();
+    assert!(!ws.path("out").exists(), "{name}: a release folder was left behind");
+    let leftovers: Vec<_> = std::fs::read_dir(ws.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "{name}: left {leftovers:?}");
 }
 
@@ -215,17 +153,8 @@ fn missing_epsilon_is_named() {
 fn unknown_field_is_named() {
     assert_bad_policy(
         "unknown-field",
-        |t| {
-            t.replace(
-                "max_records_per_cell = 10",
-                "max_records_per_cell = 10\nmax_cells_per_person = 3",
-            )
-        },
-        &[
-            "unknown-field.toml:",
-            "max_cells_per_person",
-            "unknown field",
-        ],
+        |t| t.replace("max_records_per_cell = 10", "max_records_per_cell = 10\nmax_cells_per_person = 3"),
+        &["unknown-field.toml:", "max_cells_per_person", "unknown field"],
     );
 }
 
@@ -250,11 +179,7 @@ fn nan_or_infinite_epsilon_is_refused_as_bad_input() {
         |t| t.replacen("epsilon = 0.5", "epsilon = nan", 1),
         &["measures[0].epsilon", "positive, finite"],
     );
-    assert_bad_policy(
-        "inf-epsilon",
-        |t| t.replacen("epsilon = 0.5", "epsilon = inf", 1),
-        &["measures[0].epsilon"],
-    );
+    assert_bad_policy("inf-epsilon", |t| t.replacen("epsilon = 0.5", "epsilon = inf", 1), &["measures[0].epsilon"]);
 }
 
 #[test]
@@ -269,15 +194,7 @@ fn canary_never_leaks_on_success_or_failure() {
           CANARY-PERSON-5150,1970,X,0911101020,bankruptcy,2025-01-01,CANARY-CREDITOR,CANARY-AMOUNT\n",
     );
     let policy = ws.policy();
-    let r = ws.run(&[
-        "run",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--input",
-        bad.to_str().unwrap(),
-        "--out",
-        "out2",
-    ]);
+    let r = ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", bad.to_str().unwrap(), "--out", "out2"]);
     r.expect_code(2).expect_no_sentinels().expect_stderr(&[
         "bad.csv",
         "line 2",
@@ -291,18 +208,9 @@ fn canary_never_leaks_on_success_or_failure() {
         "input/headless.csv",
         b"CANARY-PERSON-5150,1970,X,0911101020,bankruptcy,2025-01-01,CANARY-CREDITOR,13371337.13\n",
     );
-    let r = ws.run(&[
-        "run",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--input",
-        headless.to_str().unwrap(),
-        "--out",
-        "out3",
-    ]);
-    r.expect_code(2)
-        .expect_no_sentinels()
-        .expect_stderr(&["headless.csv:1", "header column 1"]);
+    let r =
+        ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", headless.to_str().unwrap(), "--out", "out3"]);
+    r.expect_code(2).expect_no_sentinels().expect_stderr(&["headless.csv:1", "header column 1"]);
     // And nothing under any output folder contains a sentinel.
     let text = ws.all_output_text();
     for s in SENTINELS {
@@ -315,21 +223,9 @@ fn missing_key_is_an_error_not_a_fallback() {
     let ws = Workspace::new();
     let policy = ws.policy();
     let input = fixture("payment-defaults-small.csv");
-    let args = [
-        "run",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        "out",
-    ];
-    ws.run_env(&args, &[])
-        .expect_code(2)
-        .expect_stderr(&["CELLGUARD_PSEUDONYM_KEY", "--key-file"]);
-    ws.run_env(&args, &[("CELLGUARD_PSEUDONYM_KEY", Some("short"))])
-        .expect_code(2)
-        .expect_stderr(&["at least 32"]);
+    let args = ["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"];
+    ws.run_env(&args, &[]).expect_code(2).expect_stderr(&["CELLGUARD_PSEUDONYM_KEY", "--key-file"]);
+    ws.run_env(&args, &[("CELLGUARD_PSEUDONYM_KEY", Some("short"))]).expect_code(2).expect_stderr(&["at least 32"]);
     assert!(!ws.path("out").exists());
 }
 
@@ -338,8 +234,6 @@ fn an_existing_release_folder_is_never_overwritten() {
     let ws = Workspace::new();
     std::fs::create_dir(ws.path("out")).unwrap();
     std::fs::write(ws.path("out/keep.txt"), b"mine").unwrap();
-    run_fixture(&ws, "out")
-        .expect_code(2)
-        .expect_stderr(&["already exists"]);
+    run_fixture(&ws, "out").expect_code(2).expect_stderr(&["already exists"]);
     assert_eq!(std::fs::read(ws.path("out/keep.txt")).unwrap(), b"mine");
 }

@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use cellguard::pipeline::{release, ReleaseRequest};
 use cellguard_ingest::{scan_file, PseudonymKey, Pseudonymiser, ScanOptions};
 use cellguard_privacy::bounding::cell_priority;
-use cellguard_privacy::{
-    load_policy, protect, BoundedTable, BoundingAccumulator, CellStatus, PrivacyError, ZeroNoise,
-};
+use cellguard_privacy::{load_policy, protect, BoundedTable, BoundingAccumulator, CellStatus, PrivacyError, ZeroNoise};
 
 use common::{fixture, read_csv, Workspace, TEST_KEY};
 
@@ -26,7 +24,7 @@ const KLUUVI: usize = 1;
 const KATAJANOKKA: usize = 2;
 
 fn tabulate(ws: &Workspace, options: ScanOptions) -> BoundedTable {
-    let plan = load_policy(&ws.policy()).unwrap();
+    let plan = load_policy(&ws.policy(), None).unwrap();
     let key = PseudonymKey::from_bytes(TEST_KEY.as_bytes().to_vec()).unwrap();
     let mut acc = BoundingAccumulator::new(&plan);
     scan_file::<PrivacyError>(
@@ -85,17 +83,10 @@ fn bounded_tabulation_matches_hand_computation_cell_by_cell() {
         assert_eq!(got, want, "cell {c}");
     }
     let stats = table.stats();
-    assert_eq!(
-        stats.units, 4,
-        "A, B, C and the canary contribute; D and E are out of scope"
-    );
+    assert_eq!(stats.units, 4, "A, B, C and the canary contribute; D and E are out of scope");
     assert_eq!(stats.records_dropped_cells, 2, "B's two surplus cells");
     assert_eq!(stats.records_capped, 2, "C's entries 11 and 12");
-    assert_eq!(
-        stats.values_clamped,
-        1 + 12 + 1,
-        "A's 6000.00, C's twelve, the canary's"
-    );
+    assert_eq!(stats.values_clamped, 1 + 12 + 1, "A's 6000.00, C's twelve, the canary's");
     assert_eq!(stats.sums_capped, 1, "C's cell sum");
 }
 
@@ -104,23 +95,9 @@ fn tabulation_does_not_depend_on_chunking_or_threads() {
     let ws = Workspace::new();
     let reference = tabulate(&ws, ScanOptions::default());
     for (chunk_bytes, threads) in [(1, 1), (64, 2), (200, 3), (1 << 16, 2)] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let table = pool.install(|| {
-            tabulate(
-                &ws,
-                ScanOptions {
-                    chunk_bytes,
-                    chunks_per_batch: 3,
-                },
-            )
-        });
-        assert_eq!(
-            table, reference,
-            "chunk_bytes {chunk_bytes}, threads {threads}"
-        );
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let table = pool.install(|| tabulate(&ws, ScanOptions { chunk_bytes, chunks_per_batch: 3 }));
+        assert_eq!(table, reference, "chunk_bytes {chunk_bytes}, threads {threads}");
     }
 }
 
@@ -129,7 +106,7 @@ fn zero_noise_release_publishes_exact_values_and_thresholds_on_the_count() {
     let ws = Workspace::new();
     // Threshold 1: with zero noise, exactly the non-empty cells are published.
     let policy = ws.policy_variant("min1", |t| t.replace("min = 10", "min = 1"));
-    let plan = load_policy(&policy).unwrap();
+    let plan = load_policy(&policy, None).unwrap();
     let table = tabulate(&ws, ScanOptions::default());
     let release = protect(&plan, table, &mut ZeroNoise).unwrap();
     assert!(!release.noise_is_secure());
@@ -144,11 +121,7 @@ fn zero_noise_release_publishes_exact_values_and_thresholds_on_the_count() {
             }
             None => {
                 for m in 0..3 {
-                    assert_eq!(
-                        release.status(m, c),
-                        CellStatus::SuppressedNoisyThreshold,
-                        "cell {c}"
-                    );
+                    assert_eq!(release.status(m, c), CellStatus::SuppressedNoisyThreshold, "cell {c}");
                     assert_eq!(release.value(m, c), None);
                 }
             }
@@ -160,28 +133,24 @@ fn zero_noise_release_publishes_exact_values_and_thresholds_on_the_count() {
 fn fake_noise_releases_say_so_in_every_output() {
     let ws = Workspace::new();
     let key = PseudonymKey::from_bytes(TEST_KEY.as_bytes().to_vec()).unwrap();
+    let baseline = std::fs::read_to_string(ws.path("policies/baseline.toml")).unwrap();
+    ws.write("policies/permissive-baseline.toml", baseline.replace("min_noisy_threshold = 5", "min_noisy_threshold = 0").as_bytes());
     let request = ReleaseRequest {
         policy: ws.policy_variant("min1", |t| t.replace("min = 10", "min = 1")),
+        baseline: Some(ws.path("policies/permissive-baseline.toml")),
         input: fixture("payment-defaults-small.csv"),
         out: ws.path("out"),
         scan: ScanOptions::default(),
     };
     let outcome = release(&request, &key, &mut ZeroNoise, |_| {}).unwrap();
     assert!(outcome.written.manifest.noise_source.contains("FAKE"));
-    assert!(std::fs::read_to_string(ws.path("out/report.md"))
-        .unwrap()
-        .contains("must not be published"));
+    assert!(std::fs::read_to_string(ws.path("out/report.md")).unwrap().contains("must not be published"));
     let (_, rows) = read_csv(&ws.path("out/cells.csv"));
     // Kruununhaka, 25-34, 2025Q1: A's exact values, formatted.
-    let a: Vec<&Vec<String>> = rows
-        .iter()
-        .filter(|r| r[1] == "0911101010" && r[3] == "25-34" && r[4] == "2025Q1")
-        .collect();
+    let a: Vec<&Vec<String>> =
+        rows.iter().filter(|r| r[1] == "0911101010" && r[3] == "25-34" && r[4] == "2025Q1").collect();
     assert_eq!(a.len(), 3);
     assert_eq!((a[0][7].as_str(), a[0][8].as_str()), ("persons", "1"));
     assert_eq!((a[1][7].as_str(), a[1][8].as_str()), ("entries", "3"));
-    assert_eq!(
-        (a[2][7].as_str(), a[2][8].as_str()),
-        ("amount_eur", "2300.50")
-    );
+    assert_eq!((a[2][7].as_str(), a[2][8].as_str()), ("amount_eur", "2300.50"));
 }

@@ -25,13 +25,8 @@ pub struct DemoArgs {
 }
 
 pub fn execute(args: DemoArgs) -> Result<(), CliError> {
-    let io = |what: &str, e: std::io::Error| {
-        CliError::usage(format!(
-            "{}: cannot {what}: {}",
-            args.dir.display(),
-            e.kind()
-        ))
-    };
+    let io =
+        |what: &str, e: std::io::Error| CliError::usage(format!("{}: cannot {what}: {}", args.dir.display(), e.kind()));
     let policies = args.dir.join("policies");
     cellguard::bundled::write_all(&policies).map_err(|e| io("write the bundled policies", e))?;
     let input_dir = args.dir.join("input");
@@ -44,13 +39,8 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
         subareas: cellguard::bundled::subarea_codes(),
     };
     let file = std::fs::File::create(&input).map_err(|e| io("write the synthetic extract", e))?;
-    let persons =
-        write_payment_defaults(&options, file).map_err(|e| io("write the synthetic extract", e))?;
-    say(&format!(
-        "wrote {} synthetic payment-default entries of {persons} persons to {}",
-        args.rows,
-        input.display()
-    ));
+    let persons = write_payment_defaults(&options, file).map_err(|e| io("write the synthetic extract", e))?;
+    say(&format!("wrote {} synthetic payment-default entries of {persons} persons to {}", args.rows, input.display()));
 
     let releases = args.dir.join("releases");
     std::fs::create_dir_all(&releases).map_err(|e| io("create the releases folder", e))?;
@@ -60,15 +50,13 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
     let key = PseudonymKey::from_bytes(key_bytes).map_err(|e| CliError::usage(e.to_string()))?;
     let request = ReleaseRequest {
         policy: policies.join("payment-defaults-quarterly.toml"),
+        baseline: None,
         input,
         out,
         scan: ScanOptions::default(),
     };
     let outcome = release(&request, &key, &mut SecureNoise, |_| {})?;
     say(&describe(&outcome));
-    say(&format!(
-        "read {} for what the numbers mean",
-        outcome.written.path.join("report.md").display()
-    ));
+    say(&format!("read {} for what the numbers mean", outcome.written.path.join("report.md").display()));
     Ok(())
 }

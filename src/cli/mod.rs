@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive), one module per subcommand.
 
 mod demo;
+mod policy;
 mod run;
 mod synth;
 mod verify;
@@ -34,6 +35,8 @@ enum Command {
     /// threshold, and writes the release folder atomically: either the whole folder appears or
     /// nothing does. Exit 0 released, 1 refused by policy, 2 bad input or usage.
     Run(run::RunArgs),
+    /// Check, explain and compare policies (for compliance reviewers).
+    Policy(policy::PolicyArgs),
     /// Generate synthetic data, release it with the bundled policy, and say where.
     ///
     /// Writes the bundled policies under DIR/policies, a synthetic payment-default extract under
@@ -63,19 +66,13 @@ pub struct CliError {
 
 impl CliError {
     pub fn usage(message: impl Into<String>) -> CliError {
-        CliError {
-            code: EXIT_BAD_INPUT,
-            message: message.into(),
-        }
+        CliError { code: EXIT_BAD_INPUT, message: message.into() }
     }
 }
 
 impl From<PipelineError> for CliError {
     fn from(e: PipelineError) -> Self {
-        CliError {
-            code: e.exit_code(),
-            message: e.to_string(),
-        }
+        CliError { code: e.exit_code(), message: e.to_string() }
     }
 }
 
@@ -84,6 +81,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Demo(args) => demo::execute(args),
+        Command::Policy(args) => policy::execute(args),
         Command::Synth(args) => synth::execute(args),
         Command::Verify(args) => verify::execute(args),
     }
@@ -113,16 +111,8 @@ pub fn set_threads(threads: usize) -> Result<(), CliError> {
 /// A human summary of a finished release.
 pub fn describe(outcome: &cellguard::pipeline::ReleaseOutcome) -> String {
     let m = &outcome.written.manifest;
-    let mut lines = vec![format!(
-        "released `{}` to {}",
-        m.release,
-        outcome.written.path.display()
-    )];
-    let statuses: Vec<String> = m
-        .status_counts
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
+    let mut lines = vec![format!("released `{}` to {}", m.release, outcome.written.path.display())];
+    let statuses: Vec<String> = m.status_counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     lines.push(format!(
         "  {} cells x {} measures = {} values: {}",
         m.n_cells,
@@ -130,11 +120,7 @@ pub fn describe(outcome: &cellguard::pipeline::ReleaseOutcome) -> String {
         m.n_rows,
         statuses.join(", ")
     ));
-    let eps: Vec<String> = m
-        .privacy_loss
-        .iter()
-        .map(|l| format!("{} {:.4}", l.measure, l.epsilon))
-        .collect();
+    let eps: Vec<String> = m.privacy_loss.iter().map(|l| format!("{} {:.4}", l.measure, l.epsilon)).collect();
     lines.push(format!(
         "  epsilon spent: {} (total {:.4}, unit of privacy: {})",
         eps.join(", "),
@@ -147,6 +133,9 @@ pub fn describe(outcome: &cellguard::pipeline::ReleaseOutcome) -> String {
             i.rows_read, i.rows_used, i.rows_rejected, i.rows_out_of_scope
         ));
     }
-    lines.push("  files: cells.csv (load in Power BI), report.md (for reviewers), manifest.json (checksums and privacy loss)".to_string());
+    lines.push(
+        "  files: cells.csv (load in Power BI), report.md (for reviewers), manifest.json (checksums and privacy loss)"
+            .to_string(),
+    );
     lines.join("\n")
 }

@@ -15,6 +15,10 @@ pub struct RunArgs {
     /// The release policy (TOML).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
+    /// The baseline policy the release policy is checked against [default: baseline.toml
+    /// beside the policy].
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// The source extract (CSV, laid out as the policy's schema says).
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
@@ -52,6 +56,7 @@ pub fn execute(args: RunArgs) -> Result<(), CliError> {
     let key = load_key(args.key_file.as_deref())?;
     let request = ReleaseRequest {
         policy: args.policy,
+        baseline: args.baseline,
         input: args.input,
         out: args.out,
         scan: ScanOptions::default(),

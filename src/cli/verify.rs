@@ -17,11 +17,6 @@ pub struct VerifyArgs {
 
 pub fn execute(args: VerifyArgs) -> Result<(), CliError> {
     let report = verify_release(&args.dir).map_err(|e| CliError::usage(e.to_string()))?;
-    say(&format!(
-        "{}: intact ({} files, {} rows)",
-        args.dir.display(),
-        report.files,
-        report.rows
-    ));
+    say(&format!("{}: intact ({} files, {} rows)", args.dir.display(), report.files, report.rows));
     Ok(())
 }

@@ -10,13 +10,7 @@ use std::process::Command;
 pub const TEST_KEY: &str = "cellguard-test-key-0123456789abcdef-0123";
 
 /// Sentinels planted in `tests/fixtures/payment-defaults-small.csv` and in failure fixtures.
-pub const SENTINELS: &[&str] = &[
-    "CANARY-PERSON-5150",
-    "CANARY-CREDITOR",
-    "13371337",
-    "CANARY-DATE",
-    "CANARY-AMOUNT",
-];
+pub const SENTINELS: &[&str] = &["CANARY-PERSON-5150", "CANARY-CREDITOR", "13371337", "CANARY-DATE", "CANARY-AMOUNT"];
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -88,9 +82,7 @@ impl Workspace {
     /// Runs `cellguard` with explicit environment changes (`None` removes a variable).
     pub fn run_env(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cellguard"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_remove("CELLGUARD_PSEUDONYM_KEY");
+        cmd.args(args).current_dir(self.dir.path()).env_remove("CELLGUARD_PSEUDONYM_KEY");
         for (k, v) in env {
             match v {
                 Some(v) => cmd.env(k, v),
@@ -117,9 +109,7 @@ impl Workspace {
                 if entry.file_type().unwrap().is_dir() {
                     walk(&entry.path(), text);
                 } else {
-                    text.push_str(&String::from_utf8_lossy(
-                        &std::fs::read(entry.path()).unwrap(),
-                    ));
+                    text.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()));
                 }
             }
         }
@@ -167,6 +157,20 @@ impl Output {
         self
     }
 
+    /// Asserts that stdout or stderr together contain every fragment.
+    pub fn expect_stdout_or_stderr(&self, fragments: &[&str]) -> &Output {
+        for f in fragments {
+            assert!(
+                self.stdout.contains(f) || self.stderr.contains(f),
+                "cellguard {:?}: expected output to contain {f:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.args,
+                self.stdout,
+                self.stderr
+            );
+        }
+        self
+    }
+
     /// Asserts that no sentinel appears in stdout or stderr.
     pub fn expect_no_sentinels(&self) -> &Output {
         for s in SENTINELS {
@@ -184,22 +188,10 @@ impl Output {
 /// Reads a CSV file with a UTF-8 BOM into header and rows.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let bytes = std::fs::read(path).unwrap();
-    assert!(
-        bytes.starts_with(b"\xEF\xBB\xBF"),
-        "{} lacks the UTF-8 BOM",
-        path.display()
-    );
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "{} lacks the UTF-8 BOM", path.display());
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
-    let header = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_string).collect())
-        .collect();
+    let header = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
     (header, rows)
 }
 

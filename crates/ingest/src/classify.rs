@@ -33,14 +33,9 @@ impl AreaLevel {
 
     /// Parses a level name as written in policies.
     pub fn from_name(name: &str) -> Option<AreaLevel> {
-        [
-            AreaLevel::Subarea,
-            AreaLevel::District,
-            AreaLevel::MajorDistrict,
-            AreaLevel::City,
-        ]
-        .into_iter()
-        .find(|l| l.name() == name)
+        [AreaLevel::Subarea, AreaLevel::District, AreaLevel::MajorDistrict, AreaLevel::City]
+            .into_iter()
+            .find(|l| l.name() == name)
     }
 }
 
@@ -90,16 +85,11 @@ impl AreaClassification {
     /// Parses classification bytes; `path` is used in messages.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<AreaClassification, IngestError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let text = std::str::from_utf8(bytes).map_err(|_| {
-            IngestError::config(path, None, "the classification file is not valid UTF-8")
-        })?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(text.as_bytes());
-        let header = reader
-            .headers()
-            .map_err(|_| IngestError::config(path, Some(1), "the header row cannot be read"))?
-            .clone();
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| IngestError::config(path, None, "the classification file is not valid UTF-8"))?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let header =
+            reader.headers().map_err(|_| IngestError::config(path, Some(1), "the header row cannot be read"))?.clone();
         if header.iter().ne(EXPECTED_HEADER.iter().copied()) {
             return Err(IngestError::config(
                 path,
@@ -124,53 +114,32 @@ impl AreaClassification {
                 }
             }
             let line = record.position().map_or(line, |p| p.line());
-            let bad = |column: &str, why: &str| {
-                IngestError::config(path, Some(line), format!("column `{column}`: {why}"))
-            };
+            let bad =
+                |column: &str, why: &str| IngestError::config(path, Some(line), format!("column `{column}`: {why}"));
             let get = |i: usize| record.get(i).unwrap_or("").trim();
             let (code, major, major_name, district, district_name, sub, sub_name) =
                 (get(0), get(1), get(2), get(3), get(4), get(5), get(6));
-            if code.len() != 10
-                || !code.bytes().all(|b| b.is_ascii_digit())
-                || !code.starts_with("091")
-            {
-                return Err(bad(
-                    "kokotunnus",
-                    "must be a 10-digit code starting with 091",
-                ));
+            if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) || !code.starts_with("091") {
+                return Err(bad("kokotunnus", "must be a 10-digit code starting with 091"));
             }
             if major.len() != 1 || &code[3..4] != major {
                 return Err(bad("suurpiiri_code", "must be the 4th digit of kokotunnus"));
             }
             if district.len() != 3 || &code[4..7] != district || !district.starts_with(major) {
-                return Err(bad(
-                    "peruspiiri_code",
-                    "must be digits 5-7 of kokotunnus and start with suurpiiri_code",
-                ));
+                return Err(bad("peruspiiri_code", "must be digits 5-7 of kokotunnus and start with suurpiiri_code"));
             }
             if sub.len() != 3 || &code[7..10] != sub {
-                return Err(bad(
-                    "osa_alue_code",
-                    "must be the last 3 digits of kokotunnus",
-                ));
+                return Err(bad("osa_alue_code", "must be the last 3 digits of kokotunnus"));
             }
-            for (column, name) in [
-                ("suurpiiri_name", major_name),
-                ("peruspiiri_name", district_name),
-                ("osa_alue_name", sub_name),
-            ] {
+            for (column, name) in
+                [("suurpiiri_name", major_name), ("peruspiiri_name", district_name), ("osa_alue_name", sub_name)]
+            {
                 if name.is_empty() {
                     return Err(bad(column, "must not be empty"));
                 }
             }
-            subareas.push((
-                line,
-                Area {
-                    code: code.to_string(),
-                    name: sub_name.to_string(),
-                    level: AreaLevel::Subarea,
-                },
-            ));
+            subareas
+                .push((line, Area { code: code.to_string(), name: sub_name.to_string(), level: AreaLevel::Subarea }));
             district_rows.push((
                 code[..7].to_string(),
                 district_name.to_string(),
@@ -179,73 +148,45 @@ impl AreaClassification {
             ));
         }
         if subareas.is_empty() {
-            return Err(IngestError::config(
-                path,
-                None,
-                "the classification lists no areas",
-            ));
+            return Err(IngestError::config(path, None, "the classification lists no areas"));
         }
         // Codes must be unique, and every district must carry one name and one major district.
         let mut index = HashMap::new();
         let mut district_names: BTreeMap<String, String> = BTreeMap::new();
         let mut major_names: BTreeMap<String, String> = BTreeMap::new();
-        for (i, ((line, area), (dcode, dname, mcode, mname))) in
-            subareas.iter().zip(&district_rows).enumerate()
-        {
-            if index
-                .insert(area.code.as_bytes().to_vec().into_boxed_slice(), i as u32)
-                .is_some()
-            {
-                return Err(IngestError::config(
-                    path,
-                    Some(*line),
-                    "column `kokotunnus`: duplicate code",
-                ));
+        for (i, ((line, area), (dcode, dname, mcode, mname))) in subareas.iter().zip(&district_rows).enumerate() {
+            if index.insert(area.code.as_bytes().to_vec().into_boxed_slice(), i as u32).is_some() {
+                return Err(IngestError::config(path, Some(*line), "column `kokotunnus`: duplicate code"));
             }
-            if district_names
-                .entry(dcode.clone())
-                .or_insert_with(|| dname.clone())
-                != dname
-            {
+            if district_names.entry(dcode.clone()).or_insert_with(|| dname.clone()) != dname {
                 return Err(IngestError::config(
                     path,
                     Some(*line),
                     "column `peruspiiri_name`: differs from an earlier row of the same district",
                 ));
             }
-            if major_names
-                .entry(mcode.clone())
-                .or_insert_with(|| mname.clone())
-                != mname
-            {
-                return Err(IngestError::config(path, Some(*line), "column `suurpiiri_name`: differs from an earlier row of the same major district"));
+            if major_names.entry(mcode.clone()).or_insert_with(|| mname.clone()) != mname {
+                return Err(IngestError::config(
+                    path,
+                    Some(*line),
+                    "column `suurpiiri_name`: differs from an earlier row of the same major district",
+                ));
             }
         }
         let districts: Vec<Area> = district_names
             .iter()
-            .map(|(code, name)| Area {
-                code: code.clone(),
-                name: name.clone(),
-                level: AreaLevel::District,
-            })
+            .map(|(code, name)| Area { code: code.clone(), name: name.clone(), level: AreaLevel::District })
             .collect();
         let major_districts: Vec<Area> = major_names
             .iter()
-            .map(|(code, name)| Area {
-                code: code.clone(),
-                name: name.clone(),
-                level: AreaLevel::MajorDistrict,
-            })
+            .map(|(code, name)| Area { code: code.clone(), name: name.clone(), level: AreaLevel::MajorDistrict })
             .collect();
         let parents = district_rows
             .iter()
             .map(|(d, _, m, _)| {
                 // Both searches succeed: the maps were built from these same rows.
                 let di = districts.iter().position(|a| &a.code == d).unwrap_or(0);
-                let mi = major_districts
-                    .iter()
-                    .position(|a| &a.code == m)
-                    .unwrap_or(0);
+                let mi = major_districts.iter().position(|a| &a.code == m).unwrap_or(0);
                 (di, mi)
             })
             .collect();
@@ -282,6 +223,40 @@ impl AreaClassification {
     /// The district and major-district index of sub-area `i`.
     pub fn parents_of(&self, subarea_idx: usize) -> (usize, usize) {
         self.parents[subarea_idx]
+    }
+
+    /// The members of a level, in key order: sub-areas in file order, districts and major
+    /// districts by code, and the city as `091 Helsinki`.
+    pub fn members(&self, level: AreaLevel) -> Vec<Area> {
+        match level {
+            AreaLevel::Subarea => self.subareas.clone(),
+            AreaLevel::District => self.districts.clone(),
+            AreaLevel::MajorDistrict => self.major_districts.clone(),
+            AreaLevel::City => {
+                vec![Area { code: "091".to_string(), name: "Helsinki".to_string(), level: AreaLevel::City }]
+            }
+        }
+    }
+
+    /// The index at `level` of the area that contains sub-area `subarea_idx`.
+    pub fn index_at(&self, level: AreaLevel, subarea_idx: u32) -> u32 {
+        let i = subarea_idx as usize;
+        match level {
+            AreaLevel::Subarea => subarea_idx,
+            AreaLevel::District => self.parents.get(i).map_or(0, |p| p.0 as u32),
+            AreaLevel::MajorDistrict => self.parents.get(i).map_or(0, |p| p.1 as u32),
+            AreaLevel::City => 0,
+        }
+    }
+
+    /// The number of members of a level.
+    pub fn len_at(&self, level: AreaLevel) -> usize {
+        match level {
+            AreaLevel::Subarea => self.subareas.len(),
+            AreaLevel::District => self.districts.len(),
+            AreaLevel::MajorDistrict => self.major_districts.len(),
+            AreaLevel::City => 1,
+        }
     }
 
     /// The index of a sub-area by its full code, if the code is known.
@@ -340,47 +315,35 @@ impl AgeBands {
                     .map_err(|_| format!("band {i}: `{label}` is not like `18-24` or `75+`"))?;
                 AgeBand { min, max: None }
             } else {
-                let (a, b) = label
-                    .split_once('-')
-                    .ok_or_else(|| format!("band {i}: `{label}` is not like `18-24` or `75+`"))?;
-                let min = a
-                    .trim()
-                    .parse::<u32>()
-                    .map_err(|_| format!("band {i}: `{label}` is not like `18-24` or `75+`"))?;
-                let max = b
-                    .trim()
-                    .parse::<u32>()
-                    .map_err(|_| format!("band {i}: `{label}` is not like `18-24` or `75+`"))?;
+                let (a, b) =
+                    label.split_once('-').ok_or_else(|| format!("band {i}: `{label}` is not like `18-24` or `75+`"))?;
+                let min =
+                    a.trim().parse::<u32>().map_err(|_| format!("band {i}: `{label}` is not like `18-24` or `75+`"))?;
+                let max =
+                    b.trim().parse::<u32>().map_err(|_| format!("band {i}: `{label}` is not like `18-24` or `75+`"))?;
                 if max < min {
                     return Err(format!("band {i}: `{label}` ends before it starts"));
                 }
-                AgeBand {
-                    min,
-                    max: Some(max),
-                }
+                AgeBand { min, max: Some(max) }
             };
             if band.min as i64 > MAX_PLAUSIBLE_AGE {
-                return Err(format!(
-                    "band {i}: `{label}` starts above the plausible age {MAX_PLAUSIBLE_AGE}"
-                ));
+                return Err(format!("band {i}: `{label}` starts above the plausible age {MAX_PLAUSIBLE_AGE}"));
             }
             if let Some(prev) = bands.last() {
                 let prev: &AgeBand = prev;
                 match prev.max {
                     None => {
-                        return Err(format!(
-                        "band {i}: `{label}` follows an open band; only the last band may be open"
-                    ))
+                        return Err(format!("band {i}: `{label}` follows an open band; only the last band may be open"))
                     }
                     Some(pmax) if band.min <= pmax => {
                         return Err(format!("band {i}: `{label}` overlaps the band before it"))
                     }
                     Some(pmax) if band.min > pmax + 1 => {
                         return Err(format!(
-                        "band {i}: `{label}` leaves a gap after the band before it (ages {}..{})",
-                        pmax + 1,
-                        band.min - 1
-                    ))
+                            "band {i}: `{label}` leaves a gap after the band before it (ages {}..{})",
+                            pmax + 1,
+                            band.min - 1
+                        ))
                     }
                     _ => {}
                 }
@@ -389,9 +352,7 @@ impl AgeBands {
         }
         let mut lookup = vec![None; MAX_PLAUSIBLE_AGE as usize + 1];
         for (i, band) in bands.iter().enumerate() {
-            let max = band.max.map_or(MAX_PLAUSIBLE_AGE as u32, |m| {
-                m.min(MAX_PLAUSIBLE_AGE as u32)
-            });
+            let max = band.max.map_or(MAX_PLAUSIBLE_AGE as u32, |m| m.min(MAX_PLAUSIBLE_AGE as u32));
             for age in band.min..=max {
                 lookup[age as usize] = Some(i as u8);
             }
@@ -406,10 +367,7 @@ impl AgeBands {
 
     /// The band of an age; `None` when no band covers it.
     pub fn band_of(&self, age: i64) -> Option<u32> {
-        usize::try_from(age)
-            .ok()
-            .and_then(|a| self.lookup.get(a).copied().flatten())
-            .map(u32::from)
+        usize::try_from(age).ok().and_then(|a| self.lookup.get(a).copied().flatten()).map(u32::from)
     }
 }
 
@@ -445,11 +403,7 @@ impl Periods {
     /// Parses a period label of the granularity into its ordinal.
     fn parse_label(granularity: PeriodGranularity, label: &str) -> Option<i64> {
         let label = label.trim();
-        let year_of = |s: &str| {
-            s.parse::<i64>()
-                .ok()
-                .filter(|y| (1000..=9999).contains(y) && s.len() == 4)
-        };
+        let year_of = |s: &str| s.parse::<i64>().ok().filter(|y| (1000..=9999).contains(y) && s.len() == 4);
         match granularity {
             PeriodGranularity::Year => year_of(label).map(|y| Self::ordinal_of(granularity, y, 1)),
             PeriodGranularity::Quarter => {
@@ -459,10 +413,7 @@ impl Periods {
             }
             PeriodGranularity::Month => {
                 let (y, m) = label.split_once('-')?;
-                let m = m
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|m| (1..=12).contains(m) && label.len() == 7)?;
+                let m = m.parse::<i64>().ok().filter(|m| (1..=12).contains(m) && label.len() == 7)?;
                 Some(Self::ordinal_of(granularity, year_of(y)?, m))
             }
         }
@@ -475,21 +426,15 @@ impl Periods {
             PeriodGranularity::Quarter => "like 2025Q1",
             PeriodGranularity::Year => "like 2025",
         };
-        let first = Self::parse_label(granularity, from)
-            .ok_or_else(|| format!("`from` must be a period {hint}"))?;
-        let last = Self::parse_label(granularity, to)
-            .ok_or_else(|| format!("`to` must be a period {hint}"))?;
+        let first = Self::parse_label(granularity, from).ok_or_else(|| format!("`from` must be a period {hint}"))?;
+        let last = Self::parse_label(granularity, to).ok_or_else(|| format!("`to` must be a period {hint}"))?;
         if last < first {
             return Err("`to` is before `from`".into());
         }
         if last - first >= 1200 {
             return Err("the period range is longer than 1200 periods".into());
         }
-        Ok(Periods {
-            granularity,
-            first,
-            count: (last - first + 1) as u32,
-        })
+        Ok(Periods { granularity, first, count: (last - first + 1) as u32 })
     }
 
     /// The granularity.
@@ -509,15 +454,9 @@ impl Periods {
 
     /// The index of the period a date falls in, if it is in the range.
     pub fn index_of(&self, date: Date) -> Option<u32> {
-        let ord = Self::ordinal_of(
-            self.granularity,
-            i64::from(date.year),
-            i64::from(date.month),
-        );
+        let ord = Self::ordinal_of(self.granularity, i64::from(date.year), i64::from(date.month));
         let idx = ord - self.first;
-        (0..i64::from(self.count))
-            .contains(&idx)
-            .then_some(idx as u32)
+        (0..i64::from(self.count)).contains(&idx).then_some(idx as u32)
     }
 
     /// Label, first day and last day (ISO) of period `i`.
@@ -535,11 +474,7 @@ impl Periods {
             PeriodGranularity::Year => (format!("{ord:04}"), ord, 1, 12),
         };
         let last_day = days_in_month(year as i32, m1 as u8);
-        (
-            label,
-            format!("{year:04}-{m0:02}-01"),
-            format!("{year:04}-{m1:02}-{last_day:02}"),
-        )
+        (label, format!("{year:04}-{m0:02}-01"), format!("{year:04}-{m1:02}-{last_day:02}"))
     }
 }
 
@@ -570,26 +505,9 @@ mod tests {
     fn periods() {
         let p = Periods::new(PeriodGranularity::Quarter, "2025Q1", "2025Q4").unwrap();
         assert_eq!(p.len(), 4);
-        assert_eq!(
-            p.index_of(Date {
-                year: 2025,
-                month: 4,
-                day: 1
-            }),
-            Some(1)
-        );
-        assert_eq!(
-            p.index_of(Date {
-                year: 2024,
-                month: 12,
-                day: 31
-            }),
-            None
-        );
-        assert_eq!(
-            p.describe(3),
-            ("2025Q4".into(), "2025-10-01".into(), "2025-12-31".into())
-        );
+        assert_eq!(p.index_of(Date { year: 2025, month: 4, day: 1 }), Some(1));
+        assert_eq!(p.index_of(Date { year: 2024, month: 12, day: 31 }), None);
+        assert_eq!(p.describe(3), ("2025Q4".into(), "2025-10-01".into(), "2025-12-31".into()));
         let m = Periods::new(PeriodGranularity::Month, "2024-11", "2025-02").unwrap();
         assert_eq!(m.len(), 4);
         assert_eq!(m.describe(1).0, "2024-12");
@@ -606,13 +524,8 @@ mod tests {
         assert_eq!(c.lookup(b"0911101010"), Some(0));
         assert_eq!(c.districts()[0].code, "0911101");
         let dup = format!("{ok}0911101010,1,Eteläinen,101,Vironniemi,010,Kruununhaka\n");
-        let err = AreaClassification::parse(dup.as_bytes(), Path::new("c.csv"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("c.csv:3") && err.contains("duplicate"),
-            "{err}"
-        );
+        let err = AreaClassification::parse(dup.as_bytes(), Path::new("c.csv")).unwrap_err().to_string();
+        assert!(err.contains("c.csv:3") && err.contains("duplicate"), "{err}");
         let nest = format!("{header}\n0911101010,2,Eteläinen,101,Vironniemi,010,Kruununhaka\n");
         assert!(AreaClassification::parse(nest.as_bytes(), Path::new("c.csv")).is_err());
     }

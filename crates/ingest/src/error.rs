@@ -56,46 +56,20 @@ impl IngestError {
         &self.0
     }
 
-    pub(crate) fn io(
-        path: impl Into<PathBuf>,
-        action: &'static str,
-        source: std::io::Error,
-    ) -> Self {
-        Self::new(IngestErrorKind::Io {
-            path: path.into(),
-            action,
-            source,
-        })
+    pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
+        Self::new(IngestErrorKind::Io { path: path.into(), action, source })
     }
 
-    pub(crate) fn config(
-        path: impl Into<PathBuf>,
-        line: Option<u64>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(IngestErrorKind::Config {
-            path: path.into(),
-            line,
-            message: message.into(),
-        })
+    pub(crate) fn config(path: impl Into<PathBuf>, line: Option<u64>, message: impl Into<String>) -> Self {
+        Self::new(IngestErrorKind::Config { path: path.into(), line, message: message.into() })
     }
 
-    pub(crate) fn structure(
-        path: impl Into<PathBuf>,
-        line: Option<u64>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(IngestErrorKind::Structure {
-            path: path.into(),
-            line,
-            message: message.into(),
-        })
+    pub(crate) fn structure(path: impl Into<PathBuf>, line: Option<u64>, message: impl Into<String>) -> Self {
+        Self::new(IngestErrorKind::Structure { path: path.into(), line, message: message.into() })
     }
 
     pub(crate) fn key(message: impl Into<String>) -> Self {
-        Self::new(IngestErrorKind::Key {
-            message: message.into(),
-        })
+        Self::new(IngestErrorKind::Key { message: message.into() })
     }
 }
 
@@ -109,23 +83,11 @@ fn at(path: &std::path::Path, line: Option<u64>) -> String {
 impl fmt::Display for IngestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.0 {
-            IngestErrorKind::Io {
-                path,
-                action,
-                source,
-            } => {
+            IngestErrorKind::Io { path, action, source } => {
                 write!(f, "{}: cannot {action}: {}", path.display(), source.kind())
             }
-            IngestErrorKind::Config {
-                path,
-                line,
-                message,
-            } => write!(f, "{}: {message}", at(path, *line)),
-            IngestErrorKind::Structure {
-                path,
-                line,
-                message,
-            } => write!(f, "{}: {message}", at(path, *line)),
+            IngestErrorKind::Config { path, line, message } => write!(f, "{}: {message}", at(path, *line)),
+            IngestErrorKind::Structure { path, line, message } => write!(f, "{}: {message}", at(path, *line)),
             IngestErrorKind::Key { message } => write!(f, "pseudonymisation key: {message}"),
         }
     }

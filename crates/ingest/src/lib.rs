@@ -25,7 +25,7 @@ pub use error::{IngestError, IngestErrorKind};
 pub use mapping::{DimensionSpec, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome};
 pub use pseudonym::{PseudonymKey, Pseudonymiser, KEY_ENV_VAR, MIN_KEY_BYTES};
 pub use scan::{
-    scan_file, Contribution, ContributionChunk, ReasonCount, RejectReason, RejectTally,
-    ScanOptions, ScanSummary, MAX_VALUES, PARTITIONS,
+    scan_file, Contribution, ContributionChunk, ReasonCount, RejectReason, RejectTally, ScanOptions, ScanSummary,
+    MAX_VALUES, PARTITIONS,
 };
 pub use schema::{CsvFormat, Encoding, FieldSpec, FieldType, SourceSchema};

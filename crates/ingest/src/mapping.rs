@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::classify::{AgeBands, AreaClassification, Periods, MAX_PLAUSIBLE_AGE};
+use crate::classify::{AgeBands, AreaClassification, AreaLevel, Periods, MAX_PLAUSIBLE_AGE};
 use crate::error::IngestError;
 use crate::pseudonym::Pseudonymiser;
 use crate::scan::{Contribution, MAX_VALUES};
@@ -23,6 +23,8 @@ pub enum DimensionSpec {
         field: String,
         /// The classification.
         classification: Arc<AreaClassification>,
+        /// The level released; rows are mapped up from their sub-area.
+        level: AreaLevel,
     },
     /// Age bands of the age in whole years at the reference date: the reference date's year minus
     /// the birth year.
@@ -54,7 +56,7 @@ impl DimensionSpec {
     /// Number of members of this dimension.
     pub fn len(&self) -> usize {
         match self {
-            DimensionSpec::Area { classification, .. } => classification.subareas().len(),
+            DimensionSpec::Area { classification, level, .. } => classification.len_at(*level),
             DimensionSpec::AgeBand { bands, .. } => bands.bands().len(),
             DimensionSpec::Period { periods, .. } => periods.len(),
             DimensionSpec::Category { values, .. } => values.len(),
@@ -189,23 +191,10 @@ enum Parsed {
 
 #[derive(Debug, Clone)]
 enum Dim {
-    Area {
-        field: usize,
-        classification: Arc<AreaClassification>,
-    },
-    Age {
-        birth: usize,
-        reference: usize,
-        bands: AgeBands,
-    },
-    Period {
-        field: usize,
-        periods: Periods,
-    },
-    Category {
-        field: usize,
-        values: Vec<Box<[u8]>>,
-    },
+    Area { field: usize, classification: Arc<AreaClassification>, level: AreaLevel },
+    Age { birth: usize, reference: usize, bands: AgeBands },
+    Period { field: usize, periods: Periods },
+    Category { field: usize, values: Vec<Box<[u8]>> },
 }
 
 /// A compiled row mapper: schema fields resolved to file columns, dimensions resolved to fields.
@@ -246,14 +235,9 @@ impl RowMapper {
         let config_err = |m: String| IngestError::config(&schema.path, None, m);
         for (i, h) in header.iter().enumerate() {
             if header[..i].contains(h) {
-                return Err(structure(format!(
-                    "header column {} repeats an earlier column name",
-                    i + 1
-                )));
+                return Err(structure(format!("header column {} repeats an earlier column name", i + 1)));
             }
-            if !schema.format.allow_extra_columns
-                && !schema.fields.iter().any(|f| f.column() == h.trim())
-            {
+            if !schema.format.allow_extra_columns && !schema.fields.iter().any(|f| f.column() == h.trim()) {
                 return Err(structure(format!(
                     "header column {} is not declared in the schema {}",
                     i + 1,
@@ -276,81 +260,49 @@ impl RowMapper {
         }
         let field = |name: &str, want: &[FieldType], role: &str| -> Result<usize, IngestError> {
             let (i, spec) = schema.field(name).ok_or_else(|| {
-                config_err(format!(
-                    "the policy uses field `{name}` ({role}), which the schema does not declare"
-                ))
+                config_err(format!("the policy uses field `{name}` ({role}), which the schema does not declare"))
             })?;
             if !want.contains(&spec.field_type) {
-                return Err(config_err(format!(
-                    "field `{name}` is used as {role} but its type does not fit"
-                )));
+                return Err(config_err(format!("field `{name}` is used as {role} but its type does not fit")));
             }
             Ok(i)
         };
-        let unit_field = field(
-            &config.unit_field,
-            &[FieldType::Identifier],
-            "the unit of privacy",
-        )?;
+        let unit_field = field(&config.unit_field, &[FieldType::Identifier], "the unit of privacy")?;
         let mut dims = Vec::new();
         for d in &config.dimensions {
             dims.push(match d {
-                DimensionSpec::Area {
-                    field: f,
-                    classification,
-                } => Dim::Area {
+                DimensionSpec::Area { field: f, classification, level } => Dim::Area {
                     field: field(f, &[FieldType::Category], "an area code")?,
                     classification: classification.clone(),
+                    level: *level,
                 },
-                DimensionSpec::AgeBand {
-                    birth_year_field,
-                    reference_date_field,
-                    bands,
-                } => Dim::Age {
+                DimensionSpec::AgeBand { birth_year_field, reference_date_field, bands } => Dim::Age {
                     birth: field(birth_year_field, &[FieldType::Integer], "a birth year")?,
                     reference: field(reference_date_field, &[FieldType::Date], "a reference date")?,
                     bands: bands.clone(),
                 },
-                DimensionSpec::Period {
-                    date_field,
-                    periods,
-                } => Dim::Period {
+                DimensionSpec::Period { date_field, periods } => Dim::Period {
                     field: field(date_field, &[FieldType::Date], "a period date")?,
                     periods: periods.clone(),
                 },
                 DimensionSpec::Category { field: f, values } => Dim::Category {
                     field: field(f, &[FieldType::Category], "a category")?,
-                    values: values
-                        .iter()
-                        .map(|v| v.as_bytes().to_vec().into_boxed_slice())
-                        .collect(),
+                    values: values.iter().map(|v| v.as_bytes().to_vec().into_boxed_slice()).collect(),
                 },
             });
         }
         let radices: Vec<u32> = config.dimensions.iter().map(|d| d.len() as u32).collect();
-        let n_cells = radices
-            .iter()
-            .try_fold(1u64, |acc, r| acc.checked_mul(u64::from(*r)));
+        let n_cells = radices.iter().try_fold(1u64, |acc, r| acc.checked_mul(u64::from(*r)));
         if radices.contains(&0) || n_cells.is_none_or(|n| n > u64::from(u32::MAX)) {
-            return Err(config_err(
-                "the key set is empty or has more than 2^32 cells".into(),
-            ));
+            return Err(config_err("the key set is empty or has more than 2^32 cells".into()));
         }
         if config.value_fields.len() > MAX_VALUES {
-            return Err(config_err(format!(
-                "at most {MAX_VALUES} measured value fields are supported"
-            )));
+            return Err(config_err(format!("at most {MAX_VALUES} measured value fields are supported")));
         }
         let value_fields = config
             .value_fields
             .iter()
-            .map(|v| {
-                field(
-                    v,
-                    &[FieldType::Decimal, FieldType::Integer],
-                    "a measured value",
-                )
-            })
+            .map(|v| field(v, &[FieldType::Decimal, FieldType::Integer], "a measured value"))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(RowMapper {
             columns,
@@ -358,20 +310,12 @@ impl RowMapper {
             optional: schema.fields.iter().map(|f| f.optional).collect(),
             ranges: schema.fields.iter().map(|f| (f.min, f.max)).collect(),
             scales: schema.fields.iter().map(|f| f.scale.unwrap_or(0)).collect(),
-            date_formats: schema
-                .fields
-                .iter()
-                .map(|f| f.date_format.unwrap_or(value::DateFormat::Iso))
-                .collect(),
+            date_formats: schema.fields.iter().map(|f| f.date_format.unwrap_or(value::DateFormat::Iso)).collect(),
             allowed: schema
                 .fields
                 .iter()
                 .map(|f| {
-                    f.values.as_ref().map(|v| {
-                        v.iter()
-                            .map(|s| s.as_bytes().to_vec().into_boxed_slice())
-                            .collect()
-                    })
+                    f.values.as_ref().map(|v| v.iter().map(|s| s.as_bytes().to_vec().into_boxed_slice()).collect())
                 })
                 .collect(),
             n_columns: header.len(),
@@ -396,12 +340,7 @@ impl RowMapper {
     }
 
     /// Checks and maps one record. `text` is scratch space for decoding.
-    pub fn map(
-        &self,
-        record: &csv::ByteRecord,
-        pseudonymiser: &Pseudonymiser,
-        text: &mut Vec<u8>,
-    ) -> RowOutcome {
+    pub fn map(&self, record: &csv::ByteRecord, pseudonymiser: &Pseudonymiser, text: &mut Vec<u8>) -> RowOutcome {
         if record.len() != self.n_columns {
             return RowOutcome::Reject(RejectKind::WrongFieldCount, None);
         }
@@ -437,13 +376,8 @@ impl RowMapper {
                     Ok(Parsed::None)
                 }
                 FieldType::Integer => value::parse_integer(trimmed).map(Parsed::Int),
-                FieldType::Decimal => {
-                    value::parse_decimal(trimmed, self.decimal_mark, self.scales[i])
-                        .map(Parsed::Int)
-                }
-                FieldType::Date => {
-                    value::parse_date(trimmed, self.date_formats[i]).map(Parsed::Date)
-                }
+                FieldType::Decimal => value::parse_decimal(trimmed, self.decimal_mark, self.scales[i]).map(Parsed::Int),
+                FieldType::Date => value::parse_date(trimmed, self.date_formats[i]).map(Parsed::Date),
             };
             match result {
                 Ok(Parsed::Int(n)) => {
@@ -475,25 +409,15 @@ impl RowMapper {
         let mut cell: u64 = 0;
         for (dim, radix) in self.dims.iter().zip(&self.radices) {
             let idx = match dim {
-                Dim::Area {
-                    field,
-                    classification,
-                } => {
+                Dim::Area { field, classification, level } => {
                     let Some(i) = classification.lookup(field_bytes(*field)) else {
                         return RowOutcome::Reject(RejectKind::UnknownArea, Some(*field));
                     };
-                    i
+                    classification.index_at(*level, i)
                 }
-                Dim::Age {
-                    birth,
-                    reference,
-                    bands,
-                } => {
+                Dim::Age { birth, reference, bands } => {
                     let (Some(born), Some(at)) = (int_of(*birth), date_of(*reference)) else {
-                        return RowOutcome::Reject(
-                            RejectKind::Value(ValueError::Missing),
-                            Some(*birth),
-                        );
+                        return RowOutcome::Reject(RejectKind::Value(ValueError::Missing), Some(*birth));
                     };
                     let age = i64::from(at.year) - born;
                     if !(0..=MAX_PLAUSIBLE_AGE).contains(&age) {
@@ -506,30 +430,20 @@ impl RowMapper {
                 }
                 Dim::Period { field, periods } => {
                     let Some(date) = date_of(*field) else {
-                        return RowOutcome::Reject(
-                            RejectKind::Value(ValueError::Missing),
-                            Some(*field),
-                        );
+                        return RowOutcome::Reject(RejectKind::Value(ValueError::Missing), Some(*field));
                     };
                     match periods.index_of(date) {
                         Some(p) => p,
-                        None => {
-                            return RowOutcome::OutOfScope(OutOfScope::DateOutsidePeriods, *field)
-                        }
+                        None => return RowOutcome::OutOfScope(OutOfScope::DateOutsidePeriods, *field),
                     }
                 }
                 Dim::Category { field, values } => {
                     let Some(decoded) = decode(field_bytes(*field), self.encoding, text) else {
-                        return RowOutcome::Reject(
-                            RejectKind::Value(ValueError::BadEncoding),
-                            Some(*field),
-                        );
+                        return RowOutcome::Reject(RejectKind::Value(ValueError::BadEncoding), Some(*field));
                     };
                     match values.iter().position(|v| **v == *decoded) {
                         Some(p) => p as u32,
-                        None => {
-                            return RowOutcome::OutOfScope(OutOfScope::CategoryNotReleased, *field)
-                        }
+                        None => return RowOutcome::OutOfScope(OutOfScope::CategoryNotReleased, *field),
                     }
                 }
             };
@@ -544,11 +458,7 @@ impl RowMapper {
         }
         let unit = pseudonymiser.pseudonym(field_bytes(self.unit_field));
         // The cell count fits in u32, checked in `new`.
-        RowOutcome::Contribution(Contribution {
-            unit,
-            cell: cell as u32,
-            values,
-        })
+        RowOutcome::Contribution(Contribution { unit, cell: cell as u32, values })
     }
 }
 
@@ -574,9 +484,9 @@ fn decode<'a>(bytes: &'a [u8], encoding: Encoding, scratch: &'a mut Vec<u8>) -> 
 /// Decodes one Windows-1252 byte; the five unassigned bytes are invalid.
 pub fn windows_1252(b: u8) -> Option<char> {
     const HIGH: [u32; 32] = [
-        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
-        0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC,
-        0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D,
+        0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,
+        0x017E, 0x0178,
     ];
     match b {
         0x80..=0x9F => match HIGH[usize::from(b - 0x80)] {

@@ -43,8 +43,7 @@ impl PseudonymKey {
 
     /// Reads a key file. A single trailing newline is not part of the key.
     pub fn from_file(path: &Path) -> Result<PseudonymKey, IngestError> {
-        let mut bytes =
-            std::fs::read(path).map_err(|e| IngestError::io(path, "read the key file", e))?;
+        let mut bytes = std::fs::read(path).map_err(|e| IngestError::io(path, "read the key file", e))?;
         while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             bytes.pop();
         }
@@ -54,10 +53,7 @@ impl PseudonymKey {
     /// Reads the key from [`KEY_ENV_VAR`], if set.
     pub fn from_env() -> Option<Result<PseudonymKey, IngestError>> {
         let value = std::env::var_os(KEY_ENV_VAR)?;
-        Some(
-            Self::from_bytes(value.into_encoded_bytes())
-                .map_err(|e| IngestError::key(format!("{KEY_ENV_VAR}: {e}"))),
-        )
+        Some(Self::from_bytes(value.into_encoded_bytes()).map_err(|e| IngestError::key(format!("{KEY_ENV_VAR}: {e}"))))
     }
 }
 
@@ -117,12 +113,9 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused_and_debug_is_redacted() {
-        let err = PseudonymKey::from_bytes(b"short".to_vec())
-            .unwrap_err()
-            .to_string();
+        let err = PseudonymKey::from_bytes(b"short".to_vec()).unwrap_err().to_string();
         assert!(err.contains("at least 32"), "{err}");
-        let key =
-            PseudonymKey::from_bytes(b"0123456789abcdef0123456789abcdefSECRET".to_vec()).unwrap();
+        let key = PseudonymKey::from_bytes(b"0123456789abcdef0123456789abcdefSECRET".to_vec()).unwrap();
         assert!(!format!("{key:?}").contains("SECRET"));
     }
 }

@@ -20,9 +20,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::error::IngestError;
-use crate::mapping::{
-    decode_header_field, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome,
-};
+use crate::mapping::{decode_header_field, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome};
 use crate::pseudonym::Pseudonymiser;
 use crate::schema::SourceSchema;
 
@@ -116,20 +114,12 @@ impl RejectTally {
 
     /// Rows rejected as invalid.
     pub fn invalid_rows(&self) -> u64 {
-        self.reasons
-            .iter()
-            .filter(|(r, _)| matches!(r, RejectReason::Invalid(..)))
-            .map(|(_, c)| c.rows)
-            .sum()
+        self.reasons.iter().filter(|(r, _)| matches!(r, RejectReason::Invalid(..))).map(|(_, c)| c.rows).sum()
     }
 
     /// Rows excluded as out of scope.
     pub fn out_of_scope_rows(&self) -> u64 {
-        self.reasons
-            .iter()
-            .filter(|(r, _)| matches!(r, RejectReason::OutOfScope(..)))
-            .map(|(_, c)| c.rows)
-            .sum()
+        self.reasons.iter().filter(|(r, _)| matches!(r, RejectReason::OutOfScope(..))).map(|(_, c)| c.rows).sum()
     }
 }
 
@@ -144,10 +134,7 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        ScanOptions {
-            chunk_bytes: 1 << 20,
-            chunks_per_batch: 16,
-        }
+        ScanOptions { chunk_bytes: 1 << 20, chunks_per_batch: 16 }
     }
 }
 
@@ -233,11 +220,8 @@ fn parse_chunk(
     mapper: &RowMapper,
     pseudonymiser: &Pseudonymiser,
 ) -> ChunkResult {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(bytes);
     let mut record = csv::ByteRecord::new();
     let mut parts: Vec<Vec<Contribution>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
     let mut tally = RejectTally::default();
@@ -257,18 +241,11 @@ fn parse_chunk(
                 contributions += 1;
                 parts[c.partition()].push(c);
             }
-            RowOutcome::OutOfScope(why, field) => {
-                tally.add(RejectReason::OutOfScope(why, field), line)
-            }
+            RowOutcome::OutOfScope(why, field) => tally.add(RejectReason::OutOfScope(why, field), line),
             RowOutcome::Reject(kind, field) => tally.add(RejectReason::Invalid(kind, field), line),
         }
     }
-    ChunkResult {
-        chunk: ContributionChunk { parts },
-        tally,
-        rows,
-        contributions,
-    }
+    ChunkResult { chunk: ContributionChunk { parts }, tally, rows, contributions }
 }
 
 /// Reads `path` with `schema`, maps every row with `config`, and hands the contributions to
@@ -298,11 +275,7 @@ pub fn scan_file<E: From<IngestError>>(
     let mut eof = false;
 
     // Reads until `buf` holds at least `want` bytes or the file ends.
-    let mut fill = |buf: &mut Vec<u8>,
-                    want: usize,
-                    eof: &mut bool,
-                    total: &mut u64|
-     -> Result<(), IngestError> {
+    let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool, total: &mut u64| -> Result<(), IngestError> {
         while buf.len() < want && !*eof {
             let start = buf.len();
             buf.resize(want, 0);
@@ -350,21 +323,12 @@ pub fn scan_file<E: From<IngestError>>(
         }
     };
     let header = {
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .has_headers(false)
-            .from_reader(&buf[..header_end]);
+        let mut reader =
+            csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).from_reader(&buf[..header_end]);
         let mut record = csv::ByteRecord::new();
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
-            _ => {
-                return Err(IngestError::structure(
-                    path,
-                    Some(1),
-                    "the header row cannot be parsed",
-                )
-                .into())
-            }
+            _ => return Err(IngestError::structure(path, Some(1), "the header row cannot be parsed").into()),
         }
         let mut names = Vec::new();
         for (i, field) in record.iter().enumerate() {
@@ -374,10 +338,7 @@ pub fn scan_file<E: From<IngestError>>(
                     return Err(IngestError::structure(
                         path,
                         Some(1),
-                        format!(
-                            "header column {} is not valid in the declared encoding",
-                            i + 1
-                        ),
+                        format!("header column {} is not valid in the declared encoding", i + 1),
                     )
                     .into())
                 }
@@ -412,7 +373,10 @@ pub fn scan_file<E: From<IngestError>>(
                 return Err(IngestError::structure(
                     path,
                     Some(line),
-                    format!("a record is longer than {} bytes (missing line ends or an unbalanced quote)", MAX_RECORD_BYTES),
+                    format!(
+                        "a record is longer than {} bytes (missing line ends or an unbalanced quote)",
+                        MAX_RECORD_BYTES
+                    ),
                 )
                 .into());
             }
@@ -431,15 +395,7 @@ pub fn scan_file<E: From<IngestError>>(
         }
         let results: Vec<ChunkResult> = starts
             .par_iter()
-            .map(|&(a, b, first_line)| {
-                parse_chunk(
-                    &buf[a..b],
-                    first_line,
-                    delimiter,
-                    &mapper,
-                    &pseudonymiser.clone(),
-                )
-            })
+            .map(|&(a, b, first_line)| parse_chunk(&buf[a..b], first_line, delimiter, &mapper, &pseudonymiser.clone()))
             .collect();
         let mut batch = Vec::with_capacity(results.len());
         for r in results {

@@ -5,13 +5,14 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::IngestError;
 use crate::value::DateFormat;
 
 /// A source schema as written in its file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSchema {
     /// Schema version; must be 1.
@@ -27,11 +28,12 @@ pub struct SourceSchema {
     pub fields: Vec<FieldSpec>,
     /// The file this schema was read from (set by [`SourceSchema::load`]).
     #[serde(skip)]
+    #[schemars(skip)]
     pub path: PathBuf,
 }
 
 /// The CSV dialect of a source.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CsvFormat {
     /// Field delimiter: `,` or `;` (or a tab).
@@ -47,19 +49,19 @@ pub struct CsvFormat {
 }
 
 /// Character encodings a schema can declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum Encoding {
-    /// `utf-8`: UTF-8, with or without a byte-order mark.
+    /// UTF-8, with or without a byte-order mark.
     #[serde(rename = "utf-8")]
     Utf8,
-    /// `windows-1252`: Windows-1252 (a superset of ISO-8859-1's printable range).
+    /// Windows-1252 (a superset of ISO-8859-1's printable range).
     #[serde(rename = "windows-1252")]
     Windows1252,
 }
 
 /// One field of a source. Type-specific settings (`min`, `max`, `scale`, `date_format`,
 /// `values`) are only allowed on the types they belong to.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     /// The logical name the policy uses.
@@ -98,7 +100,7 @@ impl FieldSpec {
 }
 
 /// Field types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FieldType {
     /// The identifier of the unit of privacy (or another direct identifier). It is only ever
@@ -124,9 +126,7 @@ impl SourceSchema {
     /// Parses and checks schema text; `path` is used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<SourceSchema, IngestError> {
         let mut schema: SourceSchema = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start].matches('\n').count() as u64 + 1);
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() as u64 + 1);
             IngestError::config(path, line, e.message().to_string())
         })?;
         schema.path = path.to_path_buf();
@@ -137,10 +137,7 @@ impl SourceSchema {
     fn check(&self) -> Result<(), IngestError> {
         let fail = |m: String| Err(IngestError::config(&self.path, None, m));
         if self.schema_version != 1 {
-            return fail(format!(
-                "schema_version {} is not supported (expected 1)",
-                self.schema_version
-            ));
+            return fail(format!("schema_version {} is not supported (expected 1)", self.schema_version));
         }
         if ![',', ';', '\t'].contains(&self.format.delimiter) {
             return fail("format.delimiter must be \",\", \";\" or a tab".into());
@@ -161,16 +158,10 @@ impl SourceSchema {
                 return fail(format!("fields[{i}]: name and column must not be empty"));
             }
             if !names.insert(f.name.as_str()) {
-                return fail(format!(
-                    "fields[{i}]: the field name `{}` is declared twice",
-                    f.name
-                ));
+                return fail(format!("fields[{i}]: the field name `{}` is declared twice", f.name));
             }
             if !columns.insert(f.column()) {
-                return fail(format!(
-                    "fields[{i}]: the column `{}` is mapped twice",
-                    f.column()
-                ));
+                return fail(format!("fields[{i}]: the column `{}` is mapped twice", f.column()));
             }
             let here = format!("fields[{i}] `{}`", f.name);
             let t = f.field_type;
@@ -188,14 +179,10 @@ impl SourceSchema {
             }
             match t {
                 FieldType::Decimal if !matches!(f.scale, Some(0..=3)) => {
-                    return fail(format!(
-                        "{here}: a decimal field needs `scale` between 0 and 3"
-                    ));
+                    return fail(format!("{here}: a decimal field needs `scale` between 0 and 3"));
                 }
                 FieldType::Date if f.date_format.is_none() => {
-                    return fail(format!(
-                        "{here}: a date field needs `date_format` (\"iso\" or \"finnish\")"
-                    ));
+                    return fail(format!("{here}: a date field needs `date_format` (\"iso\" or \"finnish\")"));
                 }
                 FieldType::Integer if matches!((f.min, f.max), (Some(a), Some(b)) if a > b) => {
                     return fail(format!("{here}: min is larger than max"));

@@ -34,14 +34,8 @@ impl ValueError {
 
 /// Trims ASCII spaces and tabs from both ends.
 pub fn trim(field: &[u8]) -> &[u8] {
-    let start = field
-        .iter()
-        .position(|b| *b != b' ' && *b != b'\t')
-        .unwrap_or(field.len());
-    let end = field
-        .iter()
-        .rposition(|b| *b != b' ' && *b != b'\t')
-        .map_or(start, |e| e + 1);
+    let start = field.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(field.len());
+    let end = field.iter().rposition(|b| *b != b' ' && *b != b'\t').map_or(start, |e| e + 1);
     &field[start..end]
 }
 
@@ -127,7 +121,7 @@ pub struct Date {
 }
 
 /// Date formats a schema can declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DateFormat {
     /// `YYYY-MM-DD`.
@@ -169,9 +163,7 @@ pub fn parse_date(field: &[u8], format: DateFormat) -> Result<Date, ValueError> 
         DateFormat::Finnish => (b'.', [2, 1, 0]),
     };
     let mut parts = field.split(|b| *b == sep);
-    let (Some(a), Some(b), Some(c), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(a), Some(b), Some(c), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(ValueError::NotDate);
     };
     let parts = [a, b, c];
@@ -200,15 +192,7 @@ mod tests {
         assert_eq!(parse_integer(b" 1984 "), Ok(1984));
         assert_eq!(parse_integer(b"-7"), Ok(-7));
         assert_eq!(parse_integer(b""), Err(ValueError::Missing));
-        for bad in [
-            &b"1e3"[..],
-            b"1 000",
-            b"NaN",
-            b"inf",
-            b"-",
-            b"12x",
-            b"9999999999999999999",
-        ] {
+        for bad in [&b"1e3"[..], b"1 000", b"NaN", b"inf", b"-", b"12x", b"9999999999999999999"] {
             assert_eq!(parse_integer(bad), Err(ValueError::NotInteger), "{bad:?}");
         }
     }
@@ -221,61 +205,20 @@ mod tests {
         assert_eq!(parse_decimal(b"7", b'.', 2), Ok(700));
         assert_eq!(parse_decimal(b"-0", b'.', 2), Ok(0));
         assert_eq!(parse_decimal(b"3.100", b'.', 2), Ok(310));
-        assert_eq!(
-            parse_decimal(b"3.101", b'.', 2),
-            Err(ValueError::TooManyDecimals)
-        );
-        for bad in [
-            &b"NaN"[..],
-            b"inf",
-            b"1e309",
-            b"1,000.00",
-            b".",
-            b"1.2.3",
-            b"12,5",
-        ] {
-            assert_eq!(
-                parse_decimal(bad, b'.', 2),
-                Err(ValueError::NotDecimal),
-                "{bad:?}"
-            );
+        assert_eq!(parse_decimal(b"3.101", b'.', 2), Err(ValueError::TooManyDecimals));
+        for bad in [&b"NaN"[..], b"inf", b"1e309", b"1,000.00", b".", b"1.2.3", b"12,5"] {
+            assert_eq!(parse_decimal(bad, b'.', 2), Err(ValueError::NotDecimal), "{bad:?}");
         }
     }
 
     #[test]
     fn dates() {
-        assert_eq!(
-            parse_date(b"2024-02-29", DateFormat::Iso),
-            Ok(Date {
-                year: 2024,
-                month: 2,
-                day: 29
-            })
-        );
-        assert_eq!(
-            parse_date(b"2023-02-29", DateFormat::Iso),
-            Err(ValueError::NotDate)
-        );
-        assert_eq!(
-            parse_date(b"30.2.2024", DateFormat::Finnish),
-            Err(ValueError::NotDate)
-        );
-        assert_eq!(
-            parse_date(b"1.3.2024", DateFormat::Finnish),
-            Ok(Date {
-                year: 2024,
-                month: 3,
-                day: 1
-            })
-        );
-        assert_eq!(
-            parse_date(b"2024-13-01", DateFormat::Iso),
-            Err(ValueError::NotDate)
-        );
-        assert_eq!(
-            parse_date(b"2024-1-01", DateFormat::Iso),
-            Err(ValueError::NotDate)
-        );
+        assert_eq!(parse_date(b"2024-02-29", DateFormat::Iso), Ok(Date { year: 2024, month: 2, day: 29 }));
+        assert_eq!(parse_date(b"2023-02-29", DateFormat::Iso), Err(ValueError::NotDate));
+        assert_eq!(parse_date(b"30.2.2024", DateFormat::Finnish), Err(ValueError::NotDate));
+        assert_eq!(parse_date(b"1.3.2024", DateFormat::Finnish), Ok(Date { year: 2024, month: 3, day: 1 }));
+        assert_eq!(parse_date(b"2024-13-01", DateFormat::Iso), Err(ValueError::NotDate));
+        assert_eq!(parse_date(b"2024-1-01", DateFormat::Iso), Err(ValueError::NotDate));
         assert_eq!(parse_date(b"", DateFormat::Iso), Err(ValueError::Missing));
     }
 }

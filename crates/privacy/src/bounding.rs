@@ -90,13 +90,7 @@ impl BoundingAccumulator {
     pub fn new(plan: &ReleasePlan) -> BoundingAccumulator {
         let mut clamps = [None; MAX_VALUES];
         for m in &plan.measures {
-            if let MeasureKind::Sum {
-                value_slot,
-                lower,
-                upper,
-                ..
-            } = m.kind
-            {
+            if let MeasureKind::Sum { value_slot, lower, upper, .. } = m.kind {
                 clamps[value_slot] = Some(Clamp { lower, upper });
             }
         }
@@ -121,18 +115,15 @@ impl BoundingAccumulator {
     pub fn absorb(&mut self, batch: &[ContributionChunk]) {
         let bounds = self.bounds;
         let clamps = self.clamps;
-        self.partitions
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(p, partition)| {
-                for chunk in batch {
-                    if let Some(part) = chunk.parts.get(p) {
-                        for c in part {
-                            partition.add(c, &bounds, &clamps);
-                        }
+        self.partitions.par_iter_mut().enumerate().for_each(|(p, partition)| {
+            for chunk in batch {
+                if let Some(part) = chunk.parts.get(p) {
+                    for c in part {
+                        partition.add(c, &bounds, &clamps);
                     }
                 }
-            });
+            }
+        });
     }
 
     /// Absorbs single contributions (slow path for tests and small inputs).
@@ -161,14 +152,13 @@ impl BoundingAccumulator {
                             continue;
                         }
                         let c = i64::from(acc.records).min(k);
-                        t.stats.records_capped +=
-                            i64::from(acc.records).saturating_sub(k).max(0) as u64;
+                        t.stats.records_capped += i64::from(acc.records).saturating_sub(k).max(0) as u64;
                         t.units[cell] += 1;
                         t.records[cell] += c as u64;
                         for (slot, clamp) in clamps.iter().enumerate() {
                             if let Some(cl) = clamp {
-                                let capped = acc.sums[slot]
-                                    .clamp(c.saturating_mul(cl.lower), c.saturating_mul(cl.upper));
+                                let capped =
+                                    acc.sums[slot].clamp(c.saturating_mul(cl.lower), c.saturating_mul(cl.upper));
                                 if capped != acc.sums[slot] {
                                     t.stats.sums_capped += 1;
                                 }
@@ -186,12 +176,7 @@ impl BoundingAccumulator {
 }
 
 impl Partition {
-    fn add(
-        &mut self,
-        c: &Contribution,
-        bounds: &ContributionBounds,
-        clamps: &[Option<Clamp>; MAX_VALUES],
-    ) {
+    fn add(&mut self, c: &Contribution, bounds: &ContributionBounds, clamps: &[Option<Clamp>; MAX_VALUES]) {
         let mut values = c.values;
         for (v, clamp) in values.iter_mut().zip(clamps) {
             match clamp {
@@ -213,11 +198,7 @@ impl Partition {
             }
             return;
         }
-        let fresh = CellAcc {
-            cell: c.cell,
-            records: 1,
-            sums: values,
-        };
+        let fresh = CellAcc { cell: c.cell, records: 1, sums: values };
         if cells.len() < bounds.max_cells_per_unit as usize {
             cells.push(fresh);
             return;

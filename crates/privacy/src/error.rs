@@ -24,6 +24,16 @@ pub enum PrivacyErrorKind {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A policy with problems, all of them listed.
+    Findings {
+        /// The policy file.
+        path: PathBuf,
+        /// The problems.
+        findings: Vec<crate::policy::Finding>,
+        /// True when every problem is a refusal or a baseline floor (exit 1); false when the
+        /// policy is invalid or unsupported (bad input, exit 2).
+        refusal: bool,
+    },
     /// A file the policy refers to (schema, classification) or the source is unusable.
     Ingest(IngestError),
     /// The policy is valid, but asks for something that is refused (exit 1).
@@ -53,14 +63,10 @@ impl PrivacyError {
 
     /// Whether this error is a refusal (exit 1) rather than bad input (exit 2).
     pub fn is_refusal(&self) -> bool {
-        matches!(*self.0, PrivacyErrorKind::Refused { .. })
+        matches!(*self.0, PrivacyErrorKind::Refused { .. } | PrivacyErrorKind::Findings { refusal: true, .. })
     }
 
-    pub(crate) fn policy(
-        path: impl Into<PathBuf>,
-        field: Option<&str>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn policy(path: impl Into<PathBuf>, field: Option<&str>, message: impl Into<String>) -> Self {
         Self::new(PrivacyErrorKind::Policy {
             path: path.into(),
             line: None,
@@ -73,10 +79,7 @@ impl PrivacyError {
         // opendp errors describe parameters; keep the first line only.
         let text = format!("{err:?}");
         let message = text.lines().next().unwrap_or("").to_string();
-        Self::new(PrivacyErrorKind::Mechanism {
-            measure: measure.to_string(),
-            message,
-        })
+        Self::new(PrivacyErrorKind::Mechanism { measure: measure.to_string(), message })
     }
 }
 
@@ -89,12 +92,7 @@ impl From<IngestError> for PrivacyError {
 impl fmt::Display for PrivacyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.0 {
-            PrivacyErrorKind::Policy {
-                path,
-                line,
-                field,
-                message,
-            } => {
+            PrivacyErrorKind::Policy { path, line, field, message } => {
                 write!(f, "{}", path.display())?;
                 if let Some(line) = line {
                     write!(f, ":{line}")?;
@@ -104,13 +102,18 @@ impl fmt::Display for PrivacyError {
                 }
                 write!(f, ": {message}")
             }
+            PrivacyErrorKind::Findings { path, findings, refusal } => {
+                let what = if *refusal { "refuses this release" } else { "is not usable" };
+                write!(f, "the policy {} {what}:", path.display())?;
+                for finding in findings {
+                    write!(f, "\n  {} [{}]", finding.render(path), finding.kind.label())?;
+                }
+                Ok(())
+            }
             PrivacyErrorKind::Ingest(e) => write!(f, "{e}"),
             PrivacyErrorKind::Refused { message } => write!(f, "refused: {message}"),
             PrivacyErrorKind::Mechanism { measure, message } => {
-                write!(
-                    f,
-                    "measure `{measure}`: the noise mechanism could not be built: {message}"
-                )
+                write!(f, "measure `{measure}`: the noise mechanism could not be built: {message}")
             }
         }
     }

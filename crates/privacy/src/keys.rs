@@ -62,11 +62,11 @@ impl ReleaseKeys {
             .iter()
             .zip(specs)
             .map(|(name, spec)| match spec {
-                DimensionSpec::Area { classification, .. } => KeyDimension {
+                DimensionSpec::Area { classification, level, .. } => KeyDimension {
                     name: name.clone(),
                     kind: KeyKind::Area,
                     members: classification
-                        .subareas()
+                        .members(*level)
                         .iter()
                         .map(|a| KeyMember {
                             code: a.code.clone(),
@@ -88,13 +88,7 @@ impl ReleaseKeys {
                     members: (0..periods.len())
                         .map(|i| {
                             let (label, start, end) = periods.describe(i);
-                            KeyMember {
-                                code: label.clone(),
-                                label,
-                                level: String::new(),
-                                start,
-                                end,
-                            }
+                            KeyMember { code: label.clone(), label, level: String::new(), start, end }
                         })
                         .collect(),
                 },

@@ -25,6 +25,9 @@ pub use noise::{secure_random_bytes, NoiseSource, SecureNoise};
 #[cfg(any(test, feature = "fake-noise"))]
 pub use noise::{ScriptedNoise, ZeroNoise};
 pub use plan::{ContributionBounds, MeasureKind, MeasurePlan, ReleasePlan};
-pub use policy::{load_policy, GuaranteeMode, Mechanism, UnitOfPrivacy};
+pub use policy::{
+    check_policy, load_baseline, load_policy, Baseline, Finding, FindingKind, GuaranteeMode, Mechanism, PolicyCheck,
+    UnitOfPrivacy,
+};
 pub use release::{protect, CellStatus, MeasureInfo, ProtectedRelease};
 pub use table::{BoundedTable, BoundingStats};

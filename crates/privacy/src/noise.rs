@@ -23,10 +23,7 @@ pub struct SecureNoise;
 
 impl NoiseSource for SecureNoise {
     fn perturb(&mut self, measure: &MeasurePlan, exact: &[i64]) -> Result<Vec<i64>, PrivacyError> {
-        measure
-            .measurement()
-            .invoke(&exact.to_vec())
-            .map_err(|e| PrivacyError::mechanism(&measure.name, e))
+        measure.measurement().invoke(&exact.to_vec()).map_err(|e| PrivacyError::mechanism(&measure.name, e))
     }
 
     fn is_secure(&self) -> bool {
@@ -57,11 +54,7 @@ pub struct ScriptedNoise<F: FnMut(&str, usize, i64) -> i64>(pub F);
 #[cfg(any(test, feature = "fake-noise"))]
 impl<F: FnMut(&str, usize, i64) -> i64> NoiseSource for ScriptedNoise<F> {
     fn perturb(&mut self, measure: &MeasurePlan, exact: &[i64]) -> Result<Vec<i64>, PrivacyError> {
-        Ok(exact
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v + (self.0)(&measure.name, i, *v))
-            .collect())
+        Ok(exact.iter().enumerate().map(|(i, v)| v + (self.0)(&measure.name, i, *v)).collect())
     }
 
     fn is_secure(&self) -> bool {
@@ -72,7 +65,6 @@ impl<F: FnMut(&str, usize, i64) -> i64> NoiseSource for ScriptedNoise<F> {
 /// Bytes from opendp's secure random source (OpenSSL's `RAND_priv_bytes`), for ephemeral keys.
 pub fn secure_random_bytes(len: usize) -> Result<Vec<u8>, PrivacyError> {
     let mut buf = vec![0u8; len];
-    opendp::traits::samplers::fill_bytes(&mut buf)
-        .map_err(|e| PrivacyError::mechanism("random key", e))?;
+    opendp::traits::samplers::fill_bytes(&mut buf).map_err(|e| PrivacyError::mechanism("random key", e))?;
     Ok(buf)
 }

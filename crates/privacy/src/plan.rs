@@ -46,8 +46,7 @@ pub enum MeasureKind {
 
 /// The vector mechanism used for every measure: discrete Laplace noise on a vector of integers
 /// under the L1 metric, with pure ε-DP (`MaxDivergence`).
-pub type LaplaceMeasurement =
-    Measurement<VectorDomain<AtomDomain<i64>>, L1Distance<i64>, MaxDivergence, Vec<i64>>;
+pub type LaplaceMeasurement = Measurement<VectorDomain<AtomDomain<i64>>, L1Distance<i64>, MaxDivergence, Vec<i64>>;
 
 /// One measure with its calibrated noise.
 pub struct MeasurePlan {
@@ -92,9 +91,7 @@ impl MeasurePlan {
         let s = match kind {
             MeasureKind::CountUnits => Some(m),
             MeasureKind::CountRecords => m.checked_mul(k),
-            MeasureKind::Sum { lower, upper, .. } => {
-                m.checked_mul(k)?.checked_mul(lower.abs().max(upper.abs()))
-            }
+            MeasureKind::Sum { lower, upper, .. } => m.checked_mul(k)?.checked_mul(lower.abs().max(upper.abs())),
         }?;
         (s <= MAX_EXACT).then_some(s)
     }
@@ -108,9 +105,8 @@ impl MeasurePlan {
         bounds: &ContributionBounds,
         epsilon_allowed: f64,
     ) -> Result<MeasurePlan, PrivacyError> {
-        let sensitivity = Self::sensitivity_of(kind, bounds).ok_or_else(|| {
-            PrivacyError::mechanism(name, "the sensitivity implied by the bounds exceeds 2^53")
-        })?;
+        let sensitivity = Self::sensitivity_of(kind, bounds)
+            .ok_or_else(|| PrivacyError::mechanism(name, "the sensitivity implied by the bounds exceeds 2^53"))?;
         let sensitivity = sensitivity.max(1);
         let mut scale = sensitivity as f64 / epsilon_allowed;
         for _ in 0..64 {
@@ -121,9 +117,7 @@ impl MeasurePlan {
                 None,
             )
             .map_err(|e| PrivacyError::mechanism(name, e))?;
-            let epsilon = measurement
-                .map(&sensitivity)
-                .map_err(|e| PrivacyError::mechanism(name, e))?;
+            let epsilon = measurement.map(&sensitivity).map_err(|e| PrivacyError::mechanism(name, e))?;
             if epsilon <= epsilon_allowed {
                 return Ok(MeasurePlan {
                     name: name.to_string(),
@@ -137,10 +131,7 @@ impl MeasurePlan {
             }
             scale = f64::from_bits(scale.to_bits() + 1);
         }
-        Err(PrivacyError::mechanism(
-            name,
-            "could not calibrate the noise scale to the allowed epsilon",
-        ))
+        Err(PrivacyError::mechanism(name, "could not calibrate the noise scale to the allowed epsilon"))
     }
 
     /// The opendp measurement (for its privacy map and, in the secure noise source, sampling).

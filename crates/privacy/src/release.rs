@@ -106,39 +106,22 @@ pub fn protect(
     let mut noisy: Vec<Vec<i64>> = Vec::with_capacity(plan.measures.len());
     let mut infos = Vec::with_capacity(plan.measures.len());
     for m in &plan.measures {
-        let (exact, decimals, kind, non_negative): (Vec<i64>, u32, &'static str, bool) =
-            match m.kind {
-                MeasureKind::CountUnits => (
-                    table.units().iter().map(|v| *v as i64).collect(),
-                    0,
-                    "count-units",
-                    true,
-                ),
-                MeasureKind::CountRecords => (
-                    table.records().iter().map(|v| *v as i64).collect(),
-                    0,
-                    "count-records",
-                    true,
-                ),
-                MeasureKind::Sum {
-                    value_slot,
-                    lower,
-                    upper,
-                    scale,
-                } => {
-                    match table.clamps[value_slot] {
-                        Some(c) if c.lower == lower && c.upper == upper => {}
-                        _ => return Err(mismatch("different clamping bounds")),
-                    }
-                    (table.sums(value_slot).to_vec(), scale, "sum", lower >= 0)
+        let (exact, decimals, kind, non_negative): (Vec<i64>, u32, &'static str, bool) = match m.kind {
+            MeasureKind::CountUnits => (table.units().iter().map(|v| *v as i64).collect(), 0, "count-units", true),
+            MeasureKind::CountRecords => {
+                (table.records().iter().map(|v| *v as i64).collect(), 0, "count-records", true)
+            }
+            MeasureKind::Sum { value_slot, lower, upper, scale } => {
+                match table.clamps[value_slot] {
+                    Some(c) if c.lower == lower && c.upper == upper => {}
+                    _ => return Err(mismatch("different clamping bounds")),
                 }
-            };
+                (table.sums(value_slot).to_vec(), scale, "sum", lower >= 0)
+            }
+        };
         let out = noise.perturb(m, &exact)?;
         if out.len() != exact.len() {
-            return Err(PrivacyError::mechanism(
-                &m.name,
-                "the noise source returned a vector of the wrong length",
-            ));
+            return Err(PrivacyError::mechanism(&m.name, "the noise source returned a vector of the wrong length"));
         }
         noisy.push(out);
         infos.push(MeasureInfo {
@@ -157,21 +140,12 @@ pub fn protect(
     let gate = &noisy[plan.threshold.measure];
     let cell_status: Vec<CellStatus> = gate
         .iter()
-        .map(|v| {
-            if *v < plan.threshold.min {
-                CellStatus::SuppressedNoisyThreshold
-            } else {
-                CellStatus::Published
-            }
-        })
+        .map(|v| if *v < plan.threshold.min { CellStatus::SuppressedNoisyThreshold } else { CellStatus::Published })
         .collect();
     let values = noisy
         .into_iter()
         .map(|vals| {
-            vals.into_iter()
-                .zip(&cell_status)
-                .map(|(v, s)| (*s == CellStatus::Published).then_some(v))
-                .collect()
+            vals.into_iter().zip(&cell_status).map(|(v, s)| (*s == CellStatus::Published).then_some(v)).collect()
         })
         .collect();
     Ok(ProtectedRelease {
@@ -255,14 +229,6 @@ impl ProtectedRelease {
     }
     /// Counts of values by status.
     pub fn status_counts(&self) -> Vec<(CellStatus, u64)> {
-        CellStatus::ALL
-            .iter()
-            .map(|s| {
-                (
-                    *s,
-                    self.status.iter().flatten().filter(|x| *x == s).count() as u64,
-                )
-            })
-            .collect()
+        CellStatus::ALL.iter().map(|s| (*s, self.status.iter().flatten().filter(|x| *x == s).count() as u64)).collect()
     }
 }

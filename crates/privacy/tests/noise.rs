@@ -14,10 +14,7 @@ fn pmf(z: i64, scale: f64) -> f64 {
 }
 
 fn plan(max_cells: u32, epsilon: f64) -> MeasurePlan {
-    let bounds = ContributionBounds {
-        max_cells_per_unit: max_cells,
-        max_records_per_cell: 1,
-    };
+    let bounds = ContributionBounds { max_cells_per_unit: max_cells, max_records_per_cell: 1 };
     MeasurePlan::new("persons", MeasureKind::CountUnits, &bounds, epsilon).unwrap()
 }
 
@@ -39,27 +36,11 @@ fn ci95_half_width_is_the_smallest_covering_integer() {
         let p = plan(scale_eps.0, scale_eps.1);
         let h = p.ci95_half_width();
         let inside = |h: i64| (-h..=h).map(|z| pmf(z, p.scale)).sum::<f64>();
-        assert!(
-            inside(h) >= 0.95,
-            "scale {}: h = {h} covers {}",
-            p.scale,
-            inside(h)
-        );
-        assert!(
-            h == 0 || inside(h - 1) < 0.95,
-            "scale {}: h = {h} is not the smallest",
-            p.scale
-        );
+        assert!(inside(h) >= 0.95, "scale {}: h = {h} covers {}", p.scale, inside(h));
+        assert!(h == 0 || inside(h - 1) < 0.95, "scale {}: h = {h} is not the smallest", p.scale);
         // The standard deviation formula against the pmf.
-        let var: f64 = (-20_000..=20_000)
-            .map(|z| (z * z) as f64 * pmf(z, p.scale))
-            .sum();
-        assert!(
-            (var.sqrt() - p.noise_sd()).abs() < 1e-6 * p.noise_sd(),
-            "{} vs {}",
-            var.sqrt(),
-            p.noise_sd()
-        );
+        let var: f64 = (-20_000..=20_000).map(|z| (z * z) as f64 * pmf(z, p.scale)).sum();
+        assert!((var.sqrt() - p.noise_sd()).abs() < 1e-6 * p.noise_sd(), "{} vs {}", var.sqrt(), p.noise_sd());
     }
 }
 
@@ -71,41 +52,23 @@ fn secure_noise_has_the_claimed_distribution() {
     assert_eq!(noise.len(), n);
     // Moments of the discrete Laplace, from the pmf.
     let range = -2_000i64..=2_000;
-    let var: f64 = range
-        .clone()
-        .map(|z| (z * z) as f64 * pmf(z, p.scale))
-        .sum();
-    let m4: f64 = range
-        .map(|z| ((z * z) as f64).powi(2) * pmf(z, p.scale))
-        .sum();
+    let var: f64 = range.clone().map(|z| (z * z) as f64 * pmf(z, p.scale)).sum();
+    let m4: f64 = range.map(|z| ((z * z) as f64).powi(2) * pmf(z, p.scale)).sum();
     let mean = noise.iter().sum::<i64>() as f64 / n as f64;
     assert!(mean.abs() < 6.0 * (var / n as f64).sqrt(), "mean {mean}");
-    let sample_var = noise
-        .iter()
-        .map(|z| (*z as f64 - mean).powi(2))
-        .sum::<f64>()
-        / (n - 1) as f64;
+    let sample_var = noise.iter().map(|z| (*z as f64 - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let se_var = ((m4 - var * var) / n as f64).sqrt();
-    assert!(
-        (sample_var - var).abs() < 6.0 * se_var,
-        "variance {sample_var} vs {var} (se {se_var})"
-    );
+    assert!((sample_var - var).abs() < 6.0 * se_var, "variance {sample_var} vs {var} (se {se_var})");
     // Coverage of the 95 % interval: a binomial proportion.
     let h = p.ci95_half_width();
     let p_in: f64 = (-h..=h).map(|z| pmf(z, p.scale)).sum();
     let covered = noise.iter().filter(|z| z.abs() <= h).count() as f64 / n as f64;
     let se = (p_in * (1.0 - p_in) / n as f64).sqrt();
-    assert!(
-        (covered - p_in).abs() < 6.0 * se,
-        "coverage {covered} vs {p_in}"
-    );
+    assert!((covered - p_in).abs() < 6.0 * se, "coverage {covered} vs {p_in}");
     // The probability of zero, a point check of the pmf's shape.
     let zeros = noise.iter().filter(|z| **z == 0).count() as f64 / n as f64;
     let p0 = pmf(0, p.scale);
-    assert!(
-        (zeros - p0).abs() < 6.0 * (p0 * (1.0 - p0) / n as f64).sqrt(),
-        "P(0) {zeros} vs {p0}"
-    );
+    assert!((zeros - p0).abs() < 6.0 * (p0 * (1.0 - p0) / n as f64).sqrt(), "P(0) {zeros} vs {p0}");
 }
 
 #[test]

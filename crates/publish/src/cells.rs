@@ -23,15 +23,7 @@ pub fn columns(release: &ProtectedRelease) -> Vec<String> {
             KeyKind::AgeBand | KeyKind::Category => cols.push(d.name.clone()),
         }
     }
-    for c in [
-        "measure",
-        "value",
-        "status",
-        "noise_scale",
-        "noise_sd",
-        "ci95_low",
-        "ci95_high",
-    ] {
+    for c in ["measure", "value", "status", "noise_scale", "noise_sd", "ci95_low", "ci95_high"] {
         cols.push(c.to_string());
     }
     cols
@@ -46,12 +38,7 @@ pub fn format_fixed(value: i64, decimals: u32) -> String {
     let sign = if value < 0 { "-" } else { "" };
     let abs = value.unsigned_abs();
     let pow = pow as u64;
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / pow,
-        abs % pow,
-        width = decimals as usize
-    )
+    format!("{sign}{}.{:0width$}", abs / pow, abs % pow, width = decimals as usize)
 }
 
 /// Formats a noise parameter in exact units as a value in the measure's units.
@@ -61,9 +48,7 @@ fn format_param(value: f64, decimals: u32) -> String {
 
 /// Writes the cell table.
 pub fn write_cells<W: std::io::Write>(release: &ProtectedRelease, out: W) -> csv::Result<u64> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(out);
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
     w.write_record(columns(release))?;
     let keys = release.keys();
     let mut coords = Vec::new();

@@ -31,16 +31,8 @@ pub enum PublishError {
 }
 
 impl PublishError {
-    pub(crate) fn io(
-        path: impl Into<PathBuf>,
-        action: &'static str,
-        source: std::io::Error,
-    ) -> Self {
-        PublishError::Io {
-            path: path.into(),
-            action,
-            source,
-        }
+    pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
+        PublishError::Io { path: path.into(), action, source }
     }
 }
 

@@ -152,8 +152,7 @@ pub struct Manifest {
 /// Describes the noise source.
 pub fn noise_source(release: &ProtectedRelease) -> String {
     if release.noise_is_secure() {
-        "opendp discrete Laplace sampler (exact, OS-seeded cryptographically secure randomness)"
-            .to_string()
+        "opendp discrete Laplace sampler (exact, OS-seeded cryptographically secure randomness)".to_string()
     } else {
         "FAKE TEST NOISE - NOT PRIVATE - DO NOT PUBLISH".to_string()
     }
@@ -169,12 +168,7 @@ pub fn guarantee_text(release: &ProtectedRelease) -> String {
     )
 }
 
-pub(crate) fn build(
-    release: &ProtectedRelease,
-    ctx: &ReleaseContext,
-    n_rows: u64,
-    files: Vec<FileDigest>,
-) -> Manifest {
+pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u64, files: Vec<FileDigest>) -> Manifest {
     let bounds = release.bounds();
     let unit = |d: u32| 10f64.powi(d as i32);
     Manifest {

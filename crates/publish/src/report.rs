@@ -15,30 +15,22 @@ pub fn render(m: &Manifest) -> String {
         let _ = writeln!(s, "{}\n", m.description);
     }
     if m.noise_source.starts_with("FAKE") {
-        let _ = writeln!(s, "**WARNING: this release was made with fake test noise. It is not private and must not be published.**\n");
+        let _ = writeln!(
+            s,
+            "**WARNING: this release was made with fake test noise. It is not private and must not be published.**\n"
+        );
     }
-    let _ = writeln!(
-        s,
-        "Made by {} at {} from policy `{}`.\n",
-        m.tool, m.created_utc, m.policy.name
-    );
+    let _ = writeln!(s, "Made by {} at {} from policy `{}`.\n", m.tool, m.created_utc, m.policy.name);
     let _ = writeln!(s, "## What is protected\n");
     let _ = writeln!(s, "- Unit of privacy: **{}**.", m.unit_of_privacy);
-    let _ = writeln!(
-        s,
-        "- Guarantee mode: `{}`, mechanism `{}`.",
-        m.mode, m.mechanism
-    );
+    let _ = writeln!(s, "- Guarantee mode: `{}`, mechanism `{}`.", m.mode, m.mechanism);
     let _ = writeln!(s, "- {}\n", m.guarantee);
     let _ = writeln!(s, "Contribution bounds: each {} counts in at most {} cells and with at most {} records per cell; summed values are clamped per record.\n",
         m.unit_of_privacy,
         m.bounds.get("max_cells_per_unit").copied().unwrap_or(0),
         m.bounds.get("max_records_per_cell").copied().unwrap_or(0));
     let _ = writeln!(s, "## Privacy loss and accuracy per measure\n");
-    let _ = writeln!(
-        s,
-        "| measure | kind | epsilon | sensitivity | noise sd | 95% interval ± |"
-    );
+    let _ = writeln!(s, "| measure | kind | epsilon | sensitivity | noise sd | 95% interval ± |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
     for l in &m.privacy_loss {
         let _ = writeln!(
@@ -47,11 +39,7 @@ pub fn render(m: &Manifest) -> String {
             l.measure, l.kind, l.epsilon, l.sensitivity, l.noise_sd, l.ci95_half_width
         );
     }
-    let _ = writeln!(
-        s,
-        "\nTotal epsilon (the measures add up): **{:.4}**.\n",
-        m.total_epsilon
-    );
+    let _ = writeln!(s, "\nTotal epsilon (the measures add up): **{:.4}**.\n", m.total_epsilon);
     let _ = writeln!(s, "## Suppression\n");
     let _ = writeln!(s, "A cell is suppressed (all its measures) when its noisy `{}` is below {}. The decision uses only noisy values, so it does not weaken the guarantee.\n",
         m.noisy_threshold.get("measure").map_or("", String::as_str),
@@ -61,17 +49,18 @@ pub fn render(m: &Manifest) -> String {
     for (status, n) in &m.status_counts {
         let _ = writeln!(s, "| {status} | {n} |");
     }
+    let _ =
+        writeln!(s, "\n{} cells × {} measures = {} rows in `cells.csv`.\n", m.n_cells, m.privacy_loss.len(), m.n_rows);
     let _ = writeln!(
         s,
-        "\n{} cells × {} measures = {} rows in `cells.csv`.\n",
-        m.n_cells,
-        m.privacy_loss.len(),
-        m.n_rows
+        "## Inputs (processing counts, exact — not covered by the guarantee; keep inside the secure environment)\n"
     );
-    let _ = writeln!(s, "## Inputs (processing counts, exact — not covered by the guarantee; keep inside the secure environment)\n");
     for i in &m.inputs {
-        let _ = writeln!(s, "- `{}` (SHA-256 `{}`): {} rows read, {} used, {} rejected as invalid, {} outside the released key set.",
-            i.file.name, i.file.sha256, i.rows_read, i.rows_used, i.rows_rejected, i.rows_out_of_scope);
+        let _ = writeln!(
+            s,
+            "- `{}` (SHA-256 `{}`): {} rows read, {} used, {} rejected as invalid, {} outside the released key set.",
+            i.file.name, i.file.sha256, i.rows_read, i.rows_used, i.rows_rejected, i.rows_out_of_scope
+        );
         for r in &i.reasons {
             let lines: Vec<String> = r.first_lines.iter().map(u64::to_string).collect();
             let _ = writeln!(
@@ -79,10 +68,7 @@ pub fn render(m: &Manifest) -> String {
                 "  - {} `{}`{}: {} rows (first lines {})",
                 r.outcome,
                 r.code,
-                r.field
-                    .as_ref()
-                    .map(|f| format!(" in field `{f}`"))
-                    .unwrap_or_default(),
+                r.field.as_ref().map(|f| format!(" in field `{f}`")).unwrap_or_default(),
                 r.rows,
                 lines.join(", ")
             );
@@ -93,19 +79,17 @@ pub fn render(m: &Manifest) -> String {
         b.units, b.records_dropped_cells, b.records_capped, b.values_clamped, b.sums_capped);
     let _ = writeln!(s, "## What this release does not protect against\n");
     let _ = writeln!(s, "- Other releases of the same data: their epsilons add up. Track them in the budget ledger.");
-    let _ = writeln!(s, "- Records of one {} beyond the bounds are dropped, so totals can be lower than in the register.", m.unit_of_privacy);
-    let _ = writeln!(s, "- The processing counts above are exact; they are for reviewers inside the secure environment.\n");
-    let _ = writeln!(s, "## Files\n");
-    for f in &m.files {
-        let _ = writeln!(
-            s,
-            "- `{}`: {} bytes, SHA-256 `{}`",
-            f.name, f.bytes, f.sha256
-        );
-    }
     let _ = writeln!(
         s,
-        "- `manifest.json`: the machine-readable version of this report."
+        "- Records of one {} beyond the bounds are dropped, so totals can be lower than in the register.",
+        m.unit_of_privacy
     );
+    let _ =
+        writeln!(s, "- The processing counts above are exact; they are for reviewers inside the secure environment.\n");
+    let _ = writeln!(s, "## Files\n");
+    for f in &m.files {
+        let _ = writeln!(s, "- `{}`: {} bytes, SHA-256 `{}`", f.name, f.bytes, f.sha256);
+    }
+    let _ = writeln!(s, "- `manifest.json`: the machine-readable version of this report.");
     s
 }

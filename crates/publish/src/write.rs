@@ -33,24 +33,17 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<FileDigest, PublishError> {
         .create_new(true)
         .open(path)
         .map_err(|e| PublishError::io(path, "create", e))?;
-    f.write_all(bytes)
-        .map_err(|e| PublishError::io(path, "write", e))?;
-    f.sync_all()
-        .map_err(|e| PublishError::io(path, "sync", e))?;
+    f.write_all(bytes).map_err(|e| PublishError::io(path, "write", e))?;
+    f.sync_all().map_err(|e| PublishError::io(path, "sync", e))?;
     Ok(FileDigest {
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         sha256: hex(&Sha256::digest(bytes)),
         bytes: bytes.len() as u64,
     })
 }
 
 fn sync_dir(path: &Path) -> Result<(), PublishError> {
-    fs::File::open(path)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| PublishError::io(path, "sync", e))
+    fs::File::open(path).and_then(|d| d.sync_all()).map_err(|e| PublishError::io(path, "sync", e))
 }
 
 /// Removes the temporary folder when dropped, unless disarmed.
@@ -72,9 +65,7 @@ pub fn write_release(
     ctx: &ReleaseContext,
 ) -> Result<WrittenRelease, PublishError> {
     if out.exists() {
-        return Err(PublishError::Exists {
-            path: out.to_path_buf(),
-        });
+        return Err(PublishError::Exists { path: out.to_path_buf() });
     }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -87,27 +78,17 @@ pub fn write_release(
             std::io::Error::from(std::io::ErrorKind::NotFound),
         ));
     }
-    let base = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "release".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "release".into());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let tmp = parent.join(format!(".{base}.tmp-{}-{nanos}", std::process::id()));
     fs::create_dir(&tmp).map_err(|e| PublishError::io(&tmp, "create", e))?;
     let mut guard = TempGuard(Some(tmp.clone()));
 
     let mut cells = Vec::with_capacity(release.n_cells() * release.measures().len() * 96);
     cells.extend_from_slice(BOM);
-    let n_rows = write_cells(release, &mut cells).map_err(|e| {
-        PublishError::io(
-            tmp.join("cells.csv"),
-            "write",
-            std::io::Error::other(e.to_string()),
-        )
-    })?;
+    let n_rows = write_cells(release, &mut cells)
+        .map_err(|e| PublishError::io(tmp.join("cells.csv"), "write", std::io::Error::other(e.to_string())))?;
     let cells_digest = write_synced(&tmp.join("cells.csv"), &cells)?;
     drop(cells);
 
@@ -117,27 +98,16 @@ pub fn write_release(
     let report_text = report::render(&draft);
     let report_digest = write_synced(&tmp.join("report.md"), report_text.as_bytes())?;
     let manifest = build(release, ctx, n_rows, vec![cells_digest, report_digest]);
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| {
-        PublishError::io(
-            tmp.join("manifest.json"),
-            "serialise",
-            std::io::Error::other(e.to_string()),
-        )
-    })?;
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| PublishError::io(tmp.join("manifest.json"), "serialise", std::io::Error::other(e.to_string())))?;
     write_synced(&tmp.join("manifest.json"), &json)?;
     sync_dir(&tmp)?;
 
     if out.exists() {
-        return Err(PublishError::Exists {
-            path: out.to_path_buf(),
-        });
+        return Err(PublishError::Exists { path: out.to_path_buf() });
     }
-    fs::rename(&tmp, out)
-        .map_err(|e| PublishError::io(out, "move the finished release into place", e))?;
+    fs::rename(&tmp, out).map_err(|e| PublishError::io(out, "move the finished release into place", e))?;
     guard.0 = None;
     sync_dir(&parent)?;
-    Ok(WrittenRelease {
-        path: out.to_path_buf(),
-        manifest,
-    })
+    Ok(WrittenRelease { path: out.to_path_buf(), manifest })
 }

@@ -1,0 +1,798 @@
+//! Validation of a policy file into a [`ReleasePlan`], collecting every problem as a
+//! [`Finding`] with its field path and line rather than stopping at the first, so that
+//! `cellguard policy check` can list them all.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use cellguard_ingest::{
+    AgeBands, AreaClassification, AreaLevel, DimensionSpec, FieldType, Periods, RowMapperConfig, SourceSchema,
+};
+
+use super::baseline::Baseline;
+use super::model::*;
+use crate::error::{PrivacyError, PrivacyErrorKind};
+use crate::plan::{ContributionBounds, MeasureKind, MeasurePlan, NoisyThreshold, ReleasePlan};
+
+/// Largest magnitude allowed for a bound or a sensitivity, in exact units: beyond 2^53
+/// integers stop being exactly representable as f64, which the noise calibration uses.
+pub const MAX_EXACT: i64 = 1 << 53;
+
+/// Largest key set a policy may declare.
+pub const MAX_CELLS: u64 = 10_000_000;
+
+/// What kind of problem a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FindingKind {
+    /// The policy is wrong (inconsistent, out of range, names something that does not exist).
+    Invalid,
+    /// The policy asks for a feature this version does not implement yet.
+    Unsupported,
+    /// The policy is consistent but asks for something that cannot be granted.
+    Refused,
+    /// The policy breaks a floor of the baseline.
+    Floor,
+}
+
+impl FindingKind {
+    /// A short label.
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingKind::Invalid => "invalid",
+            FindingKind::Unsupported => "not supported yet",
+            FindingKind::Refused => "refused",
+            FindingKind::Floor => "below baseline floor",
+        }
+    }
+}
+
+/// One problem with a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Its kind.
+    pub kind: FindingKind,
+    /// The field path, like `measures[1].epsilon`.
+    pub field: String,
+    /// The 1-based line in the policy file, when known.
+    pub line: Option<u64>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl Finding {
+    /// `file:line: `field`: message`.
+    pub fn render(&self, path: &Path) -> String {
+        let at = match self.line {
+            Some(l) => format!("{}:{l}", path.display()),
+            None => path.display().to_string(),
+        };
+        format!("{at}: `{}`: {}", self.field, self.message)
+    }
+}
+
+/// The result of checking a policy.
+#[derive(Debug)]
+pub struct PolicyCheck {
+    /// The policy file.
+    pub path: PathBuf,
+    /// SHA-256 of the policy file.
+    pub sha256: [u8; 32],
+    /// The parsed policy, if it parsed.
+    pub file: Option<PolicyFile>,
+    /// Every problem found, in file order where known.
+    pub findings: Vec<Finding>,
+    /// The plan, when the policy has no findings other than baseline floors.
+    pub plan: Option<ReleasePlan>,
+}
+
+/// Reads a file, mapping errors to an ingest I/O error that names it.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, PrivacyError> {
+    std::fs::read(path).map_err(|e| {
+        PrivacyError::from(cellguard_ingest::IngestError::new(cellguard_ingest::IngestErrorKind::Io {
+            path: path.to_path_buf(),
+            action: "read",
+            source: e,
+        }))
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> u64 {
+    text[..offset.min(text.len())].matches('\n').count() as u64 + 1
+}
+
+/// Parses TOML text into `T`, reporting the line and the key on it on failure.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, PrivacyError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        // Name the key on the offending line (policy files hold no sensitive data).
+        let field = line.and_then(|l| text.lines().nth(l as usize - 1)).and_then(|l| {
+            let (key, _) = l.split_once('=')?;
+            let key = key.trim();
+            (!key.is_empty() && !key.starts_with('[') && !key.starts_with('#')).then(|| key.to_string())
+        });
+        PrivacyError::new(PrivacyErrorKind::Policy {
+            path: path.to_path_buf(),
+            line,
+            field,
+            message: format!("{} (see docs/policy-reference.md)", e.message().trim_end()),
+        })
+    })
+}
+
+/// Finds the 1-based line of a field path like `measures[1].epsilon` in TOML text, or of the
+/// nearest enclosing table when the field itself is absent.
+pub fn locate(text: &str, path: &str) -> Option<u64> {
+    #[derive(Clone, Copy)]
+    enum Node<'a> {
+        Item(&'a toml_edit::Item),
+        Table(&'a toml_edit::Table),
+        Value(&'a toml_edit::Value),
+    }
+    fn child<'a>(node: Node<'a>, seg: &str) -> Option<Node<'a>> {
+        match (node, seg.parse::<usize>()) {
+            (Node::Item(i), Ok(n)) => match i.as_array_of_tables() {
+                Some(a) => a.get(n).map(Node::Table),
+                None => i.as_array().and_then(|a| a.get(n)).map(Node::Value),
+            },
+            (Node::Value(v), Ok(n)) => v.as_array().and_then(|a| a.get(n)).map(Node::Value),
+            (Node::Table(_), Ok(_)) => None,
+            (Node::Item(i), Err(_)) => i.as_table_like().and_then(|t| t.get(seg)).map(Node::Item),
+            (Node::Table(t), Err(_)) => t.get(seg).map(Node::Item),
+            (Node::Value(v), Err(_)) => v.as_inline_table().and_then(|t| t.get(seg)).map(Node::Value),
+        }
+    }
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut node = Node::Item(doc.as_item());
+    let mut best = None;
+    let dotted = path.replace('[', ".").replace(']', "");
+    for seg in dotted.split('.').filter(|s| !s.is_empty()) {
+        let Some(next) = child(node, seg) else { break };
+        let span = match next {
+            Node::Item(i) => i.span(),
+            Node::Table(t) => t.span(),
+            Node::Value(v) => v.span(),
+        };
+        if let Some(span) = span {
+            best = Some(span.start);
+        }
+        node = next;
+    }
+    best.map(|b| line_of(text, b))
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Converts a bound in the field's units to exact integer units of `10^-scale`, if it is
+/// finite, exactly representable at that scale and within [`MAX_EXACT`].
+fn exact_bound(value: f64, scale: u32) -> Option<i64> {
+    if !value.is_finite() {
+        return None;
+    }
+    let scaled = value * 10f64.powi(scale as i32);
+    let rounded = scaled.round();
+    if (scaled - rounded).abs() > 1e-6 * rounded.abs().max(1.0) || rounded.abs() > MAX_EXACT as f64 {
+        return None;
+    }
+    Some(rounded as i64)
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+    findings: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, kind: FindingKind, field: &str, message: impl Into<String>) {
+        self.findings.push(Finding {
+            kind,
+            field: field.to_string(),
+            line: locate(self.text, field),
+            message: message.into(),
+        });
+    }
+
+    fn invalid(&mut self, field: &str, message: impl Into<String>) {
+        self.push(FindingKind::Invalid, field, message);
+    }
+
+    fn unsupported(&mut self, field: &str, message: impl Into<String>) {
+        self.push(FindingKind::Unsupported, field, message);
+    }
+
+    fn resolve(&self, relative: &Path) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if relative.is_relative() => dir.join(relative),
+            _ => relative.to_path_buf(),
+        }
+    }
+}
+
+/// Checks a policy file (and the schema and classification files it names) and, if nothing
+/// but baseline floors is wrong, resolves it into a plan. `Err` means the policy or a file it
+/// names cannot be read at all (missing, not UTF-8, not TOML).
+pub fn check_policy(path: &Path, baseline: Option<&Baseline>) -> Result<PolicyCheck, PrivacyError> {
+    let bytes = read_file(path)?;
+    let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| PrivacyError::policy(path, None, "the policy file is not valid UTF-8"))?;
+    // Syntax first: a file that is not TOML is unreadable input.
+    if let Err(e) = text.parse::<toml::Table>() {
+        let line = e.span().map(|s| line_of(text, s.start));
+        return Err(PrivacyError::new(PrivacyErrorKind::Policy {
+            path: path.to_path_buf(),
+            line,
+            field: None,
+            message: format!("not valid TOML: {}", e.message().trim_end()),
+        }));
+    }
+    let mut ctx = Ctx { path, text, findings: Vec::new() };
+    let file: PolicyFile = match parse_toml(text, path) {
+        Ok(f) => f,
+        Err(e) => {
+            let (line, field, message) = match e.kind() {
+                PrivacyErrorKind::Policy { line, field, message, .. } => (*line, field.clone(), message.clone()),
+                _ => (None, None, e.to_string()),
+            };
+            ctx.findings.push(Finding { kind: FindingKind::Invalid, field: field.unwrap_or_default(), line, message });
+            return Ok(PolicyCheck {
+                path: path.to_path_buf(),
+                sha256,
+                file: None,
+                findings: ctx.findings,
+                plan: None,
+            });
+        }
+    };
+    let plan = resolve(&mut ctx, &file, sha256)?;
+    if let Some(b) = baseline {
+        check_floors(&mut ctx, &file, b);
+    }
+    let mut findings = ctx.findings;
+    findings.sort_by_key(|f| f.line.unwrap_or(u64::MAX));
+    let plan = plan.filter(|_| findings.iter().all(|f| f.kind == FindingKind::Floor));
+    Ok(PolicyCheck { path: path.to_path_buf(), sha256, file: Some(file), findings, plan })
+}
+
+/// Loads a policy for a release: any finding stops it. Invalid or unsupported policies are bad
+/// input ([`PrivacyErrorKind::Findings`] with `refusal: false`, exit 2); a policy refused by
+/// its content or by the baseline is a refusal (exit 1).
+pub fn load_policy(path: &Path, baseline: Option<&Baseline>) -> Result<ReleasePlan, PrivacyError> {
+    let check = check_policy(path, baseline)?;
+    if let Some(plan) = check.plan.filter(|_| check.findings.is_empty()) {
+        return Ok(plan);
+    }
+    let refusal = check.findings.iter().all(|f| matches!(f.kind, FindingKind::Refused | FindingKind::Floor));
+    Err(PrivacyError::new(PrivacyErrorKind::Findings { path: path.to_path_buf(), findings: check.findings, refusal }))
+}
+
+fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Result<Option<ReleasePlan>, PrivacyError> {
+    if file.schema_version != 1 {
+        ctx.invalid("schema_version", format!("version {} is not supported; write 1", file.schema_version));
+    }
+    if !valid_name(&file.name) {
+        ctx.invalid("name", "use 1-64 letters, digits, `-` or `_`");
+    }
+    for (section, present) in
+        [("rounding", file.rounding.is_some()), ("budget", file.budget.is_some()), ("margins", file.margins.is_some())]
+    {
+        if present {
+            ctx.unsupported(section, format!("the `[{section}]` section is not supported yet; remove it"));
+        }
+    }
+    let protection = &file.protection;
+    let mode = protection.mode;
+    if mode.is_sdc() {
+        ctx.unsupported("protection.mode", format!("mode `{}` is not supported yet; only `dp` is", mode.name()));
+    }
+    check_protection_fields(ctx, file);
+
+    // The schema.
+    let schema_path = ctx.resolve(&file.source.schema);
+    let schema = SourceSchema::load(&schema_path)?;
+    let schema_sha256: [u8; 32] = Sha256::digest(read_file(&schema_path)?).into();
+    let field_ok = |ctx: &mut Ctx<'_>, at: &str, name: &str, want: &[FieldType], role: &str| -> bool {
+        match schema.field(name) {
+            None => {
+                ctx.invalid(at, format!("the schema {} declares no field `{name}`", schema_path.display()));
+                false
+            }
+            Some((_, spec)) if !want.contains(&spec.field_type) => {
+                ctx.invalid(
+                    at,
+                    format!("field `{name}` cannot be used as {role}: its schema type is {:?}", spec.field_type),
+                );
+                false
+            }
+            Some(_) => true,
+        }
+    };
+    let unit = file.source.unit_of_privacy;
+    match (&file.source.unit_field, unit) {
+        (Some(f), _) => {
+            field_ok(ctx, "source.unit_field", f, &[FieldType::Identifier], "the unit of privacy");
+        }
+        (None, UnitOfPrivacy::None) => {}
+        (None, _) => ctx.invalid("source.unit_field", "missing: name the `identifier` field of the unit of privacy"),
+    }
+    if unit == UnitOfPrivacy::None && mode.is_dp() {
+        ctx.push(
+            FindingKind::Refused,
+            "source.unit_of_privacy",
+            format!(
+                "is `none` (data aggregated by the provider), so no differential-privacy guarantee can be given; mode `{}` is refused (use `sdc`)",
+                mode.name()
+            ),
+        );
+    }
+    if unit == UnitOfPrivacy::None && mode == GuaranteeMode::Sdc && file.source.unit_field.is_some() {
+        ctx.invalid("source.unit_field", "must be absent when the unit of privacy is `none`");
+    }
+
+    // Dimensions.
+    if file.dimensions.is_empty() {
+        ctx.invalid("dimensions", "declare at least one dimension");
+    }
+    let mut dimensions = Vec::new();
+    let mut dimension_names: Vec<String> = Vec::new();
+    let mut classifications = Vec::new();
+    for (i, d) in file.dimensions.iter().enumerate() {
+        let at = |f: &str| format!("dimensions[{i}].{f}");
+        if !valid_name(d.name()) {
+            ctx.invalid(&at("name"), "use 1-64 letters, digits, `-` or `_`");
+        } else if dimension_names.iter().any(|n| n == d.name()) {
+            ctx.invalid(&at("name"), "two dimensions have this name");
+        }
+        dimension_names.push(d.name().to_string());
+        let spec = match d {
+            DimensionSection::Area { field, classification, level, .. } => {
+                let ok = field_ok(ctx, &at("field"), field, &[FieldType::Category], "an area code");
+                let cpath = ctx.resolve(classification);
+                let c = AreaClassification::load(&cpath)?;
+                classifications.push((cpath.clone(), Sha256::digest(read_file(&cpath)?).into()));
+                let level = match level {
+                    AreaLevelName::Subarea => AreaLevel::Subarea,
+                    AreaLevelName::District => AreaLevel::District,
+                    AreaLevelName::MajorDistrict => AreaLevel::MajorDistrict,
+                    AreaLevelName::City => AreaLevel::City,
+                };
+                ok.then(|| DimensionSpec::Area { field: field.clone(), classification: Arc::new(c), level })
+            }
+            DimensionSection::AgeBand { birth_year_field, reference_date_field, bands, .. } => {
+                let a = field_ok(ctx, &at("birth_year_field"), birth_year_field, &[FieldType::Integer], "a birth year");
+                let b = field_ok(
+                    ctx,
+                    &at("reference_date_field"),
+                    reference_date_field,
+                    &[FieldType::Date],
+                    "a reference date",
+                );
+                match AgeBands::parse(bands) {
+                    Ok(bands) if a && b => Some(DimensionSpec::AgeBand {
+                        birth_year_field: birth_year_field.clone(),
+                        reference_date_field: reference_date_field.clone(),
+                        bands,
+                    }),
+                    Ok(_) => None,
+                    Err(m) => {
+                        ctx.invalid(&at("bands"), m);
+                        None
+                    }
+                }
+            }
+            DimensionSection::Period { date_field, granularity, from, to, .. } => {
+                let ok = field_ok(ctx, &at("date_field"), date_field, &[FieldType::Date], "a period date");
+                match Periods::new(granularity.to_ingest(), from, to) {
+                    Ok(periods) if ok => Some(DimensionSpec::Period { date_field: date_field.clone(), periods }),
+                    Ok(_) => None,
+                    Err(m) => {
+                        ctx.invalid(&at("from"), m);
+                        None
+                    }
+                }
+            }
+            DimensionSection::Category { field, values, .. } => {
+                let ok = field_ok(ctx, &at("field"), field, &[FieldType::Category], "a category");
+                let mut good = ok;
+                if values.is_empty() {
+                    ctx.invalid(&at("values"), "declare at least one value");
+                    good = false;
+                }
+                for (j, v) in values.iter().enumerate() {
+                    if values[..j].contains(v) {
+                        ctx.invalid(&at("values"), format!("value {} is listed twice", j + 1));
+                        good = false;
+                    }
+                }
+                if let Some((_, spec)) = schema.field(field) {
+                    if let Some(allowed) = &spec.values {
+                        if let Some(j) = values.iter().position(|v| !allowed.contains(v)) {
+                            ctx.invalid(
+                                &at("values"),
+                                format!("value {} is not among the schema's allowed values for `{field}`", j + 1),
+                            );
+                            good = false;
+                        }
+                    }
+                }
+                good.then(|| DimensionSpec::Category { field: field.clone(), values: values.clone() })
+            }
+        };
+        dimensions.extend(spec);
+    }
+    let n_cells = dimensions.iter().try_fold(1u64, |acc, d| acc.checked_mul(d.len() as u64));
+    if n_cells.is_none_or(|n| n > MAX_CELLS) {
+        ctx.invalid("dimensions", format!("the key set has more than {MAX_CELLS} cells"));
+    }
+
+    // Bounds.
+    let bounds = match &file.bounds {
+        Some(b) => {
+            for (field, v) in [
+                ("bounds.max_cells_per_unit", b.max_cells_per_unit),
+                ("bounds.max_records_per_cell", b.max_records_per_cell),
+            ] {
+                if !(1..=100_000).contains(&v) {
+                    ctx.invalid(field, "must be between 1 and 100000");
+                }
+            }
+            Some(ContributionBounds {
+                max_cells_per_unit: b.max_cells_per_unit,
+                max_records_per_cell: b.max_records_per_cell,
+            })
+        }
+        None => {
+            if mode.is_dp() {
+                ctx.invalid("bounds", "missing: `dp` modes need `[bounds]` (max_cells_per_unit, max_records_per_cell)");
+            }
+            None
+        }
+    };
+
+    // Measures.
+    if file.measures.is_empty() {
+        ctx.invalid("measures", "declare at least one measure");
+    }
+    let mechanism = protection.mechanism;
+    let mut measures: Vec<MeasurePlan> = Vec::new();
+    let mut value_fields: Vec<String> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for (i, m) in file.measures.iter().enumerate() {
+        let at = |f: &str| format!("measures[{i}].{f}");
+        if !valid_name(m.name()) {
+            ctx.invalid(&at("name"), "use 1-64 letters, digits, `-` or `_`");
+        } else if names.contains(&m.name()) {
+            ctx.invalid(&at("name"), "two measures have this name");
+        }
+        names.push(m.name());
+        let (epsilon, rho) = m.budget();
+        if let MeasureSection::Mean { numerator, denominator, .. } = m {
+            for (f, target, want) in [("numerator", numerator, "sum"), ("denominator", denominator, "count")] {
+                let found = file.measures.iter().find(|x| x.name() == target);
+                let fits = match found {
+                    Some(MeasureSection::Sum { .. }) => want == "sum",
+                    Some(MeasureSection::CountUnits { .. } | MeasureSection::CountRecords { .. }) => want == "count",
+                    _ => false,
+                };
+                if !fits {
+                    ctx.invalid(&at(f), format!("must name a declared {want} measure"));
+                }
+            }
+            ctx.unsupported(&at("kind"), "`mean` measures are not supported yet");
+            continue;
+        }
+        // The budget parameter must match the mechanism's accounting.
+        match (mode.is_dp(), mechanism.map(Mechanism::is_zcdp), epsilon, rho) {
+            (false, _, None, None) => {}
+            (false, _, _, _) => ctx.invalid(&at("epsilon"), "mode `sdc` adds no noise: remove `epsilon` and `rho`"),
+            (true, Some(false), Some(e), None) if !e.is_finite() || e <= 0.0 => {
+                ctx.invalid(&at("epsilon"), "must be a positive, finite number")
+            }
+            (true, Some(true), None, Some(r)) if !r.is_finite() || r <= 0.0 => {
+                ctx.invalid(&at("rho"), "must be a positive, finite number")
+            }
+            (true, Some(false), Some(_), None) | (true, Some(true), None, Some(_)) => {}
+            (true, Some(false), _, Some(_)) => {
+                ctx.invalid(&at("rho"), "a pure-DP mechanism is budgeted in `epsilon`, not `rho`")
+            }
+            (true, Some(true), Some(_), _) => {
+                ctx.invalid(&at("epsilon"), "a zCDP mechanism is budgeted in `rho`, not `epsilon`")
+            }
+            (true, Some(false), None, None) => ctx.invalid(
+                &at("epsilon"),
+                "missing: every measure must state its privacy-loss parameter `epsilon` (there is no default)",
+            ),
+            (true, Some(true), None, None) => ctx.invalid(
+                &at("rho"),
+                "missing: every measure must state its privacy-loss parameter `rho` (there is no default)",
+            ),
+            (true, None, _, _) => {}
+        }
+        let kind = match m {
+            MeasureSection::CountUnits { .. } => Some(MeasureKind::CountUnits),
+            MeasureSection::CountRecords { .. } => Some(MeasureKind::CountRecords),
+            MeasureSection::Sum { field, lower, upper, .. } => {
+                if !field_ok(ctx, &at("field"), field, &[FieldType::Decimal, FieldType::Integer], "a summed value") {
+                    None
+                } else {
+                    let scale = schema.field(field).and_then(|(_, f)| f.scale).unwrap_or(0);
+                    let what =
+                        format!("must be finite, have at most {scale} decimals and a magnitude below 2^53 units");
+                    let lo = exact_bound(*lower, scale);
+                    let hi = exact_bound(*upper, scale);
+                    if lo.is_none() {
+                        ctx.invalid(&at("lower"), what.clone());
+                    }
+                    if hi.is_none() {
+                        ctx.invalid(&at("upper"), what);
+                    }
+                    match (lo, hi) {
+                        (Some(lo), Some(hi)) if lo > hi => {
+                            ctx.invalid(&at("lower"), "is larger than `upper`");
+                            None
+                        }
+                        (Some(lo), Some(_)) if lo < 0 => {
+                            ctx.invalid(
+                                &at("lower"),
+                                "must not be negative: sums of negative values are not supported yet",
+                            );
+                            None
+                        }
+                        (Some(lo), Some(hi)) => {
+                            let slot = match value_fields.iter().position(|f| f == field) {
+                                Some(s) => s,
+                                None => {
+                                    value_fields.push(field.clone());
+                                    value_fields.len() - 1
+                                }
+                            };
+                            if slot >= cellguard_ingest::MAX_VALUES {
+                                ctx.unsupported(&at("field"), format!("at most {} different fields can be summed", cellguard_ingest::MAX_VALUES));
+                                None
+                            } else if let Some(other) = measures.iter().find(|p| {
+                                matches!(p.kind, MeasureKind::Sum { value_slot, lower, upper, .. } if value_slot == slot && (lower, upper) != (lo, hi))
+                            }) {
+                                ctx.invalid(&at("lower"), format!("`{field}` is summed by `{}` with other bounds; use the same bounds", other.name));
+                                None
+                            } else {
+                                Some(MeasureKind::Sum { value_slot: slot, lower: lo, upper: hi, scale })
+                            }
+                        }
+                        _ => None,
+                    }
+                }
+            }
+            MeasureSection::Mean { .. } => None,
+        };
+        if let (Some(kind), Some(bounds), Some(Mechanism::DiscreteLaplace), Some(eps)) =
+            (kind, bounds, mechanism, epsilon)
+        {
+            if eps.is_finite() && eps > 0.0 {
+                match MeasurePlan::new(m.name(), kind, &bounds, eps) {
+                    Ok(plan) => measures.push(plan),
+                    Err(e) => ctx.invalid(&at("epsilon"), e.to_string()),
+                }
+            }
+        }
+    }
+
+    // The noisy threshold.
+    let mut threshold = None;
+    if let Some(t) = &protection.noisy_threshold {
+        match file.measures.iter().position(|m| m.name() == t.measure) {
+            None => ctx.invalid("protection.noisy_threshold.measure", "names no declared measure"),
+            Some(idx)
+                if !matches!(
+                    file.measures[idx],
+                    MeasureSection::CountUnits { .. } | MeasureSection::CountRecords { .. }
+                ) =>
+            {
+                ctx.invalid("protection.noisy_threshold.measure", "must be a count measure")
+            }
+            Some(_) if t.min > 1_000_000 => ctx.invalid("protection.noisy_threshold.min", "is implausibly large"),
+            Some(_) => {
+                threshold = measures
+                    .iter()
+                    .position(|m| m.name == t.measure)
+                    .map(|measure| NoisyThreshold { measure, min: t.min as i64 })
+            }
+        }
+    }
+
+    let ready = ctx.findings.iter().all(|f| f.kind == FindingKind::Floor)
+        && mode == GuaranteeMode::Dp
+        && measures.len() == file.measures.len()
+        && dimensions.len() == file.dimensions.len();
+    let (Some(bounds), Some(threshold), Some(mechanism), true) = (bounds, threshold, mechanism, ready) else {
+        return Ok(None);
+    };
+    Ok(Some(ReleasePlan {
+        policy_path: ctx.path.to_path_buf(),
+        policy_sha256,
+        name: file.name.clone(),
+        description: file.description.clone(),
+        schema_path,
+        schema_sha256,
+        classifications,
+        unit_of_privacy: unit,
+        max_rejected_rows: file.source.max_rejected_rows,
+        dimension_names,
+        mapper: RowMapperConfig {
+            unit_field: file.source.unit_field.clone().unwrap_or_default(),
+            dimensions,
+            value_fields,
+        },
+        schema,
+        bounds,
+        measures,
+        mode,
+        mechanism,
+        threshold,
+    }))
+}
+
+/// Checks the `[protection]` fields that each mode requires or forbids.
+fn check_protection_fields(ctx: &mut Ctx<'_>, file: &PolicyFile) {
+    let p = &file.protection;
+    let mode = p.mode;
+    if mode.is_dp() {
+        match p.mechanism {
+            None => ctx.invalid(
+                "protection.mechanism",
+                "missing: `dp` modes must name the noise mechanism (there is no default)",
+            ),
+            Some(Mechanism::DiscreteLaplace) => {}
+            Some(m) => ctx.unsupported(
+                "protection.mechanism",
+                format!("`{}` is not supported yet; use `discrete-laplace`", m.name()),
+            ),
+        }
+        if p.noisy_threshold.is_none() {
+            ctx.invalid(
+                "protection.noisy_threshold",
+                "missing: `dp` modes must state the noisy threshold (`measure` and `min`; write `min = 0` to suppress nothing)",
+            );
+        }
+    } else {
+        if p.mechanism.is_some() {
+            ctx.invalid("protection.mechanism", "mode `sdc` adds no noise: remove `mechanism`");
+        }
+        if p.noisy_threshold.is_some() {
+            ctx.invalid("protection.noisy_threshold", "mode `sdc` adds no noise: remove `noisy_threshold`");
+        }
+    }
+    if mode.is_sdc() {
+        if p.min_units_per_cell.is_none() {
+            ctx.invalid(
+                "protection.min_units_per_cell",
+                "missing: `sdc` modes must state the minimum number of contributing units per cell",
+            );
+        }
+        if p.secondary_suppression.is_none() {
+            ctx.invalid(
+                "protection.secondary_suppression",
+                "missing: `sdc` modes must say whether secondary suppression is applied",
+            );
+        }
+    } else {
+        for (field, present) in [
+            ("protection.min_units_per_cell", p.min_units_per_cell.is_some()),
+            ("protection.dominance", p.dominance.is_some()),
+            ("protection.p_percent", p.p_percent.is_some()),
+            ("protection.secondary_suppression", p.secondary_suppression.is_some()),
+        ] {
+            if present {
+                ctx.invalid(field, "applies to `sdc` and `dp+sdc` modes only; remove it or change the mode");
+            }
+        }
+    }
+    if let Some(d) = &p.dominance {
+        if !(1..=10).contains(&d.n) {
+            ctx.invalid("protection.dominance.n", "must be between 1 and 10");
+        }
+        if !(d.k > 0.0 && d.k <= 100.0) {
+            ctx.invalid("protection.dominance.k", "must be a percentage above 0 and at most 100");
+        }
+    }
+    if let Some(pp) = &p.p_percent {
+        if !(pp.p > 0.0 && pp.p <= 100.0) {
+            ctx.invalid("protection.p_percent.p", "must be a percentage above 0 and at most 100");
+        }
+    }
+}
+
+/// The total budget a policy's measures declare: (Σε, Σρ).
+pub fn declared_totals(file: &PolicyFile) -> (f64, f64) {
+    file.measures
+        .iter()
+        .map(MeasureSection::budget)
+        .fold((0.0, 0.0), |(e, r), (me, mr)| (e + me.unwrap_or(0.0), r + mr.unwrap_or(0.0)))
+}
+
+fn check_floors(ctx: &mut Ctx<'_>, file: &PolicyFile, baseline: &Baseline) {
+    let f = &baseline.file.floors;
+    let b = baseline.path.display().to_string();
+    let p = &file.protection;
+    let mut floor =
+        |field: &str, message: String| ctx.push(FindingKind::Floor, field, format!("{message} (baseline {b})"));
+    if !f.allowed_modes.contains(&p.mode) {
+        floor("protection.mode", format!("mode `{}` is not among the baseline's allowed modes", p.mode.name()));
+    }
+    if let Some(m) = p.mechanism {
+        if !f.allowed_mechanisms.contains(&m) {
+            floor("protection.mechanism", format!("`{}` is not among the baseline's allowed mechanisms", m.name()));
+        }
+    }
+    let (eps, rho) = declared_totals(file);
+    if eps > f.max_epsilon_per_release {
+        floor(
+            "measures",
+            format!("the measures spend ε = {eps} in total; the floor is at most {}", f.max_epsilon_per_release),
+        );
+    }
+    if rho > f.max_rho_per_release {
+        floor(
+            "measures",
+            format!("the measures spend ρ = {rho} in total; the floor is at most {}", f.max_rho_per_release),
+        );
+    }
+    if let Some(t) = &p.noisy_threshold {
+        if t.min < f.min_noisy_threshold {
+            floor(
+                "protection.noisy_threshold.min",
+                format!("is {}; the floor is at least {}", t.min, f.min_noisy_threshold),
+            );
+        }
+    }
+    if let Some(min) = p.min_units_per_cell {
+        if min < f.min_units_per_cell {
+            floor("protection.min_units_per_cell", format!("is {min}; the floor is at least {}", f.min_units_per_cell));
+        }
+    }
+    if let Some(d) = &p.dominance {
+        if d.n < f.dominance_min_n {
+            floor("protection.dominance.n", format!("is {}; the floor is at least {}", d.n, f.dominance_min_n));
+        }
+        if d.k > f.dominance_max_k {
+            floor("protection.dominance.k", format!("is {}; the floor is at most {}", d.k, f.dominance_max_k));
+        }
+    }
+    if let Some(pp) = &p.p_percent {
+        if pp.p < f.p_percent_min_p {
+            floor("protection.p_percent.p", format!("is {}; the floor is at least {}", pp.p, f.p_percent_min_p));
+        }
+    }
+    if p.mode.is_sdc() {
+        if f.secondary_suppression_required && p.secondary_suppression == Some(false) {
+            floor(
+                "protection.secondary_suppression",
+                "is false; the baseline requires secondary suppression".to_string(),
+            );
+        }
+        let has_sum = file.measures.iter().any(|m| matches!(m, MeasureSection::Sum { .. }));
+        if f.magnitude_rule_required && has_sum && p.dominance.is_none() && p.p_percent.is_none() {
+            floor(
+                "protection.dominance",
+                "the release has a `sum` measure; the baseline requires a dominance or p % rule".to_string(),
+            );
+        }
+    }
+    if let Some(budget) = &file.budget {
+        if budget.total_epsilon.is_some_and(|e| e > f.max_epsilon_per_dataset_period) {
+            floor(
+                "budget.total_epsilon",
+                format!("exceeds the floor of {} per dataset and period", f.max_epsilon_per_dataset_period),
+            );
+        }
+        if budget.total_rho.is_some_and(|r| r > f.max_rho_per_dataset_period) {
+            floor(
+                "budget.total_rho",
+                format!("exceeds the floor of {} per dataset and period", f.max_rho_per_dataset_period),
+            );
+        }
+    }
+}
