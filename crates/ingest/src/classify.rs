@@ -265,6 +265,61 @@ impl AreaClassification {
     }
 }
 
+/// A flat list of codes with names (for example postal-code areas), read from a CSV file with
+/// the header `code,name`. Codes are unique; the list is a public key set.
+#[derive(Debug, Clone)]
+pub struct CodeList {
+    codes: Vec<(String, String)>,
+    index: HashMap<Box<[u8]>, u32>,
+}
+
+impl CodeList {
+    /// Reads a code list.
+    pub fn load(path: &Path) -> Result<CodeList, IngestError> {
+        let bytes = std::fs::read(path).map_err(|e| IngestError::io(path, "read", e))?;
+        Self::parse(&bytes, path)
+    }
+
+    /// Parses code-list bytes (UTF-8, optional byte-order mark); `path` is used in messages.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<CodeList, IngestError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let text = std::str::from_utf8(bytes).map_err(|_| IngestError::config(path, None, "the code list is not valid UTF-8"))?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let header_ok = reader.headers().map(|h| h.iter().eq(["code", "name"])).unwrap_or(false);
+        if !header_ok {
+            return Err(IngestError::config(path, Some(1), "the header must be `code,name`"));
+        }
+        let mut codes = Vec::new();
+        let mut index = HashMap::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i as u64 + 2;
+            let record = record.map_err(|_| IngestError::config(path, Some(line), "malformed row (wrong number of columns or quoting)"))?;
+            let (code, name) = (record.get(0).unwrap_or("").trim(), record.get(1).unwrap_or("").trim());
+            if code.is_empty() || name.is_empty() {
+                return Err(IngestError::config(path, Some(line), "code and name must not be empty"));
+            }
+            if index.insert(code.as_bytes().to_vec().into_boxed_slice(), codes.len() as u32).is_some() {
+                return Err(IngestError::config(path, Some(line), "column `code`: duplicate code"));
+            }
+            codes.push((code.to_string(), name.to_string()));
+        }
+        if codes.is_empty() {
+            return Err(IngestError::config(path, None, "the code list is empty"));
+        }
+        Ok(CodeList { codes, index })
+    }
+
+    /// Codes and names in file order.
+    pub fn codes(&self) -> &[(String, String)] {
+        &self.codes
+    }
+
+    /// The index of a code.
+    pub fn lookup(&self, code: &[u8]) -> Option<u32> {
+        self.index.get(code).copied()
+    }
+}
+
 /// One age band, inclusive at both ends; `max` is `None` for an open band (`75+`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgeBand {

@@ -20,9 +20,9 @@ pub mod scan;
 pub mod schema;
 pub mod value;
 
-pub use classify::{AgeBand, AgeBands, AreaClassification, AreaLevel, PeriodGranularity, Periods};
+pub use classify::{AgeBand, AgeBands, AreaClassification, AreaLevel, CodeList, PeriodGranularity, Periods};
 pub use error::{IngestError, IngestErrorKind};
-pub use mapping::{DimensionSpec, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome};
+pub use mapping::{AgeSource, DimensionSpec, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome, Unknown};
 pub use pseudonym::{PseudonymKey, Pseudonymiser, KEY_ENV_VAR, MIN_KEY_BYTES};
 pub use scan::{
     scan_file, Contribution, ContributionChunk, ReasonCount, RejectReason, RejectTally, ScanOptions, ScanSummary,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::classify::{AgeBands, AreaClassification, AreaLevel, Periods, MAX_PLAUSIBLE_AGE};
+use crate::classify::{AgeBands, AreaClassification, AreaLevel, CodeList, Periods, MAX_PLAUSIBLE_AGE};
 use crate::error::IngestError;
 use crate::pseudonym::Pseudonymiser;
 use crate::scan::{Contribution, MAX_VALUES};
@@ -13,6 +13,32 @@ use crate::value::{self, Date, ValueError};
 
 /// The longest field accepted, in bytes; longer fields reject the row.
 pub const MAX_FIELD_BYTES: usize = 4096;
+
+/// What to do with a row whose value for a dimension is missing (an optional field left empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Leave the row out and count it as out of scope.
+    Drop,
+    /// Put the row in an extra `unknown` member at the end of the dimension.
+    Cell,
+}
+
+/// Where an age comes from.
+#[derive(Debug, Clone)]
+pub enum AgeSource {
+    /// The reference date's year minus the birth year.
+    BirthYear {
+        /// The schema field holding the birth year (`integer`).
+        birth_year_field: String,
+        /// The schema field holding the reference date (`date`).
+        reference_date_field: String,
+    },
+    /// An age in whole years, as recorded (for example self-reported).
+    Age {
+        /// The schema field holding the age (`integer`).
+        age_field: String,
+    },
+}
 
 /// One dimension of the release's key set, as the policy declares it.
 #[derive(Debug, Clone)]
@@ -25,41 +51,52 @@ pub enum DimensionSpec {
         classification: Arc<AreaClassification>,
         /// The level released; rows are mapped up from their sub-area.
         level: AreaLevel,
+        /// Rows without an area.
+        unknown: Unknown,
     },
-    /// Age bands of the age in whole years at the reference date: the reference date's year minus
-    /// the birth year.
+    /// Age bands.
     AgeBand {
-        /// The schema field holding the birth year (`integer`).
-        birth_year_field: String,
-        /// The schema field holding the reference date (`date`).
-        reference_date_field: String,
+        /// Where the age comes from.
+        source: AgeSource,
         /// The bands.
         bands: AgeBands,
+        /// Rows without an age.
+        unknown: Unknown,
     },
-    /// Calendar periods of a date field.
+    /// Calendar periods of a date (or ISO week) field.
     Period {
-        /// The schema field holding the date (`date`).
+        /// The schema field holding the date (`date` or `week`).
         date_field: String,
         /// The declared period range.
         periods: Periods,
     },
-    /// The declared values of a category field.
+    /// The declared values of a category field. If the schema gives the field a separator, the
+    /// field is multi-label and a row contributes to the cell of each of its released labels.
     Category {
         /// The schema field (`category`).
         field: String,
         /// The declared values, in output order.
         values: Vec<String>,
     },
+    /// The codes of a code list (for example postal-code areas).
+    CodeList {
+        /// The schema field holding the code.
+        field: String,
+        /// The code list.
+        codes: Arc<CodeList>,
+    },
 }
 
 impl DimensionSpec {
-    /// Number of members of this dimension.
+    /// Number of members of this dimension (including an `unknown` member).
     pub fn len(&self) -> usize {
+        let extra = |u: &Unknown| usize::from(*u == Unknown::Cell);
         match self {
-            DimensionSpec::Area { classification, level, .. } => classification.len_at(*level),
-            DimensionSpec::AgeBand { bands, .. } => bands.bands().len(),
+            DimensionSpec::Area { classification, level, unknown, .. } => classification.len_at(*level) + extra(unknown),
+            DimensionSpec::AgeBand { bands, unknown, .. } => bands.bands().len() + extra(unknown),
             DimensionSpec::Period { periods, .. } => periods.len(),
             DimensionSpec::Category { values, .. } => values.len(),
+            DimensionSpec::CodeList { codes, .. } => codes.codes().len(),
         }
     }
 
@@ -72,8 +109,9 @@ impl DimensionSpec {
 /// What the policy asks of each row.
 #[derive(Debug, Clone)]
 pub struct RowMapperConfig {
-    /// The `identifier` field holding the unit of privacy.
-    pub unit_field: String,
+    /// The `identifier` field holding the unit of privacy; `None` when the data has no unit
+    /// (already aggregated): then every row counts as its own unit.
+    pub unit_field: Option<String>,
     /// Dimensions, outermost first; the cell index is mixed-radix over them.
     pub dimensions: Vec<DimensionSpec>,
     /// `decimal` or `integer` fields whose values are measured, in order (at most [`MAX_VALUES`]).
@@ -99,6 +137,8 @@ pub enum RejectKind {
     NotAllowed,
     /// An area code that the classification does not know.
     UnknownArea,
+    /// A code that the code list does not know.
+    UnknownCode,
     /// The computed age is negative or above the plausible maximum.
     ImplausibleAge,
 }
@@ -115,6 +155,7 @@ impl RejectKind {
             RejectKind::OutOfRange => "value outside the schema's min/max",
             RejectKind::NotAllowed => "value not in the schema's allowed values",
             RejectKind::UnknownArea => "area code not in the classification",
+            RejectKind::UnknownCode => "code not in the code list",
             RejectKind::ImplausibleAge => "implausible age (negative or above 120)",
         }
     }
@@ -135,6 +176,7 @@ impl RejectKind {
             RejectKind::OutOfRange => "out_of_range",
             RejectKind::NotAllowed => "not_allowed",
             RejectKind::UnknownArea => "unknown_area",
+            RejectKind::UnknownCode => "unknown_code",
             RejectKind::ImplausibleAge => "implausible_age",
         }
     }
@@ -147,8 +189,13 @@ pub enum OutOfScope {
     AgeOutsideBands,
     /// The date falls outside the declared periods.
     DateOutsidePeriods,
-    /// The category value is not one of the dimension's declared values.
+    /// The category value is not one of the dimension's declared values (for a multi-label
+    /// field: none of its labels is).
     CategoryNotReleased,
+    /// The area is missing and the policy drops such rows.
+    AreaUnknown,
+    /// The age is missing and the policy drops such rows.
+    AgeUnknown,
 }
 
 impl OutOfScope {
@@ -158,6 +205,8 @@ impl OutOfScope {
             OutOfScope::AgeOutsideBands => "age outside the declared bands",
             OutOfScope::DateOutsidePeriods => "date outside the declared periods",
             OutOfScope::CategoryNotReleased => "category value not released by this policy",
+            OutOfScope::AreaUnknown => "area missing (dropped by the policy)",
+            OutOfScope::AgeUnknown => "age missing (dropped by the policy)",
         }
     }
 
@@ -167,6 +216,8 @@ impl OutOfScope {
             OutOfScope::AgeOutsideBands => "age_outside_bands",
             OutOfScope::DateOutsidePeriods => "date_outside_periods",
             OutOfScope::CategoryNotReleased => "category_not_released",
+            OutOfScope::AreaUnknown => "area_unknown",
+            OutOfScope::AgeUnknown => "age_unknown",
         }
     }
 }
@@ -174,8 +225,8 @@ impl OutOfScope {
 /// The result of mapping one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowOutcome {
-    /// The row contributes to a cell.
-    Contribution(Contribution),
+    /// The row contributed to this many cells (more than one for a multi-label field).
+    Used(u32),
     /// The row is valid but outside the key set; the field index is given.
     OutOfScope(OutOfScope, usize),
     /// The row is invalid; the schema field index is given where one is to blame.
@@ -191,10 +242,11 @@ enum Parsed {
 
 #[derive(Debug, Clone)]
 enum Dim {
-    Area { field: usize, classification: Arc<AreaClassification>, level: AreaLevel },
-    Age { birth: usize, reference: usize, bands: AgeBands },
+    Area { field: usize, classification: Arc<AreaClassification>, level: AreaLevel, unknown: Unknown },
+    Age { birth: usize, reference: Option<usize>, bands: AgeBands, unknown: Unknown, n_bands: u32 },
     Period { field: usize, periods: Periods },
-    Category { field: usize, values: Vec<Box<[u8]>> },
+    Category { field: usize, values: Vec<Box<[u8]>>, separator: Option<u8> },
+    CodeList { field: usize, codes: Arc<CodeList> },
 }
 
 /// A compiled row mapper: schema fields resolved to file columns, dimensions resolved to fields.
@@ -208,10 +260,11 @@ pub struct RowMapper {
     scales: Vec<u32>,
     date_formats: Vec<value::DateFormat>,
     allowed: Vec<Option<Vec<Box<[u8]>>>>,
+    separators: Vec<Option<u8>>,
     n_columns: usize,
     encoding: Encoding,
     decimal_mark: u8,
-    unit_field: usize,
+    unit_field: Option<usize>,
     dims: Vec<Dim>,
     radices: Vec<u32>,
     value_fields: Vec<usize>,
@@ -267,29 +320,48 @@ impl RowMapper {
             }
             Ok(i)
         };
-        let unit_field = field(&config.unit_field, &[FieldType::Identifier], "the unit of privacy")?;
+        let unit_field = match &config.unit_field {
+            Some(u) => Some(field(u, &[FieldType::Identifier], "the unit of privacy")?),
+            None => None,
+        };
         let mut dims = Vec::new();
         for d in &config.dimensions {
             dims.push(match d {
-                DimensionSpec::Area { field: f, classification, level } => Dim::Area {
+                DimensionSpec::Area { field: f, classification, level, unknown } => Dim::Area {
                     field: field(f, &[FieldType::Category], "an area code")?,
                     classification: classification.clone(),
                     level: *level,
+                    unknown: *unknown,
                 },
-                DimensionSpec::AgeBand { birth_year_field, reference_date_field, bands } => Dim::Age {
-                    birth: field(birth_year_field, &[FieldType::Integer], "a birth year")?,
-                    reference: field(reference_date_field, &[FieldType::Date], "a reference date")?,
-                    bands: bands.clone(),
-                },
+                DimensionSpec::AgeBand { source, bands, unknown } => {
+                    let (birth, reference) = match source {
+                        AgeSource::BirthYear { birth_year_field, reference_date_field } => (
+                            field(birth_year_field, &[FieldType::Integer], "a birth year")?,
+                            Some(field(reference_date_field, &[FieldType::Date, FieldType::Week], "a reference date")?),
+                        ),
+                        AgeSource::Age { age_field } => (field(age_field, &[FieldType::Integer], "an age")?, None),
+                    };
+                    Dim::Age { birth, reference, bands: bands.clone(), unknown: *unknown, n_bands: bands.bands().len() as u32 }
+                }
                 DimensionSpec::Period { date_field, periods } => Dim::Period {
-                    field: field(date_field, &[FieldType::Date], "a period date")?,
+                    field: field(date_field, &[FieldType::Date, FieldType::Week], "a period date")?,
                     periods: periods.clone(),
                 },
-                DimensionSpec::Category { field: f, values } => Dim::Category {
-                    field: field(f, &[FieldType::Category], "a category")?,
-                    values: values.iter().map(|v| v.as_bytes().to_vec().into_boxed_slice()).collect(),
-                },
+                DimensionSpec::Category { field: f, values } => {
+                    let i = field(f, &[FieldType::Category], "a category")?;
+                    Dim::Category {
+                        field: i,
+                        values: values.iter().map(|v| v.as_bytes().to_vec().into_boxed_slice()).collect(),
+                        separator: schema.fields[i].separator.map(|c| c as u8),
+                    }
+                }
+                DimensionSpec::CodeList { field: f, codes } => {
+                    Dim::CodeList { field: field(f, &[FieldType::Category], "a code")?, codes: codes.clone() }
+                }
             });
+        }
+        if dims.iter().filter(|d| matches!(d, Dim::Category { separator: Some(_), .. })).count() > 1 {
+            return Err(config_err("at most one dimension may use a multi-label field".into()));
         }
         let radices: Vec<u32> = config.dimensions.iter().map(|d| d.len() as u32).collect();
         let n_cells = radices.iter().try_fold(1u64, |acc, r| acc.checked_mul(u64::from(*r)));
@@ -318,6 +390,7 @@ impl RowMapper {
                     f.values.as_ref().map(|v| v.iter().map(|s| s.as_bytes().to_vec().into_boxed_slice()).collect())
                 })
                 .collect(),
+            separators: schema.fields.iter().map(|f| f.separator.map(|c| c as u8)).collect(),
             n_columns: header.len(),
             encoding: schema.format.encoding,
             decimal_mark: schema.format.decimal_mark as u8,
@@ -339,8 +412,15 @@ impl RowMapper {
         self.radices.iter().map(|r| *r as usize).product()
     }
 
-    /// Checks and maps one record. `text` is scratch space for decoding.
-    pub fn map(&self, record: &csv::ByteRecord, pseudonymiser: &Pseudonymiser, text: &mut Vec<u8>) -> RowOutcome {
+    /// Checks and maps one record, handing each contribution to `emit` (one per released label
+    /// of a multi-label field, otherwise one). `text` is scratch space for decoding.
+    pub fn map(
+        &self,
+        record: &csv::ByteRecord,
+        pseudonymiser: &Pseudonymiser,
+        text: &mut Vec<u8>,
+        mut emit: impl FnMut(Contribution),
+    ) -> RowOutcome {
         if record.len() != self.n_columns {
             return RowOutcome::Reject(RejectKind::WrongFieldCount, None);
         }
@@ -369,7 +449,11 @@ impl RowMapper {
                         None => return reject(RejectKind::Value(ValueError::BadEncoding)),
                     };
                     if let Some(allowed) = &self.allowed[i] {
-                        if !allowed.iter().any(|a| **a == *decoded) {
+                        let ok = match self.separators[i] {
+                            Some(sep) => decoded.split(|b| *b == sep).all(|label| allowed.iter().any(|a| **a == *value::trim(label))),
+                            None => allowed.iter().any(|a| **a == *decoded),
+                        };
+                        if !ok {
                             return reject(RejectKind::NotAllowed);
                         }
                     }
@@ -378,6 +462,7 @@ impl RowMapper {
                 FieldType::Integer => value::parse_integer(trimmed).map(Parsed::Int),
                 FieldType::Decimal => value::parse_decimal(trimmed, self.decimal_mark, self.scales[i]).map(Parsed::Int),
                 FieldType::Date => value::parse_date(trimmed, self.date_formats[i]).map(Parsed::Date),
+                FieldType::Week => value::parse_iso_week(trimmed).map(Parsed::Date),
             };
             match result {
                 Ok(Parsed::Int(n)) => {
@@ -385,15 +470,9 @@ impl RowMapper {
                     if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
                         return reject(RejectKind::OutOfRange);
                     }
-                    if i < parsed.len() {
-                        parsed[i] = Parsed::Int(n);
-                    }
+                    parsed[i] = Parsed::Int(n);
                 }
-                Ok(p) => {
-                    if i < parsed.len() {
-                        parsed[i] = p;
-                    }
-                }
+                Ok(p) => parsed[i] = p,
                 Err(e) => return reject(RejectKind::Value(e)),
             }
         }
@@ -407,25 +486,45 @@ impl RowMapper {
             _ => None,
         };
         let mut cell: u64 = 0;
-        for (dim, radix) in self.dims.iter().zip(&self.radices) {
+        // The multi-label dimension, if any: its field and the stride of its index in the cell.
+        let mut multi: Option<(usize, &[Box<[u8]>], u8, u64)> = None;
+        for (d, (dim, radix)) in self.dims.iter().zip(&self.radices).enumerate() {
             let idx = match dim {
-                Dim::Area { field, classification, level } => {
-                    let Some(i) = classification.lookup(field_bytes(*field)) else {
-                        return RowOutcome::Reject(RejectKind::UnknownArea, Some(*field));
-                    };
-                    classification.index_at(*level, i)
-                }
-                Dim::Age { birth, reference, bands } => {
-                    let (Some(born), Some(at)) = (int_of(*birth), date_of(*reference)) else {
-                        return RowOutcome::Reject(RejectKind::Value(ValueError::Missing), Some(*birth));
-                    };
-                    let age = i64::from(at.year) - born;
-                    if !(0..=MAX_PLAUSIBLE_AGE).contains(&age) {
-                        return RowOutcome::Reject(RejectKind::ImplausibleAge, Some(*birth));
+                Dim::Area { field, classification, level, unknown } => {
+                    let code = field_bytes(*field);
+                    if code.is_empty() {
+                        match unknown {
+                            Unknown::Cell => classification.len_at(*level) as u32,
+                            Unknown::Drop => return RowOutcome::OutOfScope(OutOfScope::AreaUnknown, *field),
+                        }
+                    } else {
+                        let Some(i) = classification.lookup(code) else {
+                            return RowOutcome::Reject(RejectKind::UnknownArea, Some(*field));
+                        };
+                        classification.index_at(*level, i)
                     }
-                    match bands.band_of(age) {
-                        Some(b) => b,
-                        None => return RowOutcome::OutOfScope(OutOfScope::AgeOutsideBands, *birth),
+                }
+                Dim::Age { birth, reference, bands, unknown, n_bands } => {
+                    let age = match (int_of(*birth), reference) {
+                        (None, _) => None,
+                        (Some(age), None) => Some(age),
+                        (Some(born), Some(r)) => match date_of(*r) {
+                            Some(at) => Some(i64::from(at.year) - born),
+                            None => None,
+                        },
+                    };
+                    match age {
+                        None => match unknown {
+                            Unknown::Cell => *n_bands,
+                            Unknown::Drop => return RowOutcome::OutOfScope(OutOfScope::AgeUnknown, *birth),
+                        },
+                        Some(age) if !(0..=MAX_PLAUSIBLE_AGE).contains(&age) => {
+                            return RowOutcome::Reject(RejectKind::ImplausibleAge, Some(*birth));
+                        }
+                        Some(age) => match bands.band_of(age) {
+                            Some(b) => b,
+                            None => return RowOutcome::OutOfScope(OutOfScope::AgeOutsideBands, *birth),
+                        },
                     }
                 }
                 Dim::Period { field, periods } => {
@@ -437,7 +536,12 @@ impl RowMapper {
                         None => return RowOutcome::OutOfScope(OutOfScope::DateOutsidePeriods, *field),
                     }
                 }
-                Dim::Category { field, values } => {
+                Dim::Category { field, values, separator: Some(sep) } => {
+                    let stride: u64 = self.radices[d + 1..].iter().map(|r| u64::from(*r)).product();
+                    multi = Some((*field, values, *sep, stride));
+                    0
+                }
+                Dim::Category { field, values, separator: None } => {
                     let Some(decoded) = decode(field_bytes(*field), self.encoding, text) else {
                         return RowOutcome::Reject(RejectKind::Value(ValueError::BadEncoding), Some(*field));
                     };
@@ -446,6 +550,10 @@ impl RowMapper {
                         None => return RowOutcome::OutOfScope(OutOfScope::CategoryNotReleased, *field),
                     }
                 }
+                Dim::CodeList { field, codes } => match codes.lookup(field_bytes(*field)) {
+                    Some(i) => i,
+                    None => return RowOutcome::Reject(RejectKind::UnknownCode, Some(*field)),
+                },
             };
             cell = cell * u64::from(*radix) + u64::from(idx);
         }
@@ -456,9 +564,36 @@ impl RowMapper {
                 None => return RowOutcome::Reject(RejectKind::Value(ValueError::Missing), Some(f)),
             }
         }
-        let unit = pseudonymiser.pseudonym(field_bytes(self.unit_field));
-        // The cell count fits in u32, checked in `new`.
-        RowOutcome::Contribution(Contribution { unit, cell: cell as u32, values })
+        let unit = match self.unit_field {
+            Some(f) => pseudonymiser.pseudonym(field_bytes(f)),
+            // No unit of privacy (aggregated data): every row is its own unit.
+            None => pseudonymiser.pseudonym(record.as_slice()),
+        };
+        // Cell indices fit in u32, checked in `new`.
+        let Some((field, labels, sep, stride)) = multi else {
+            emit(Contribution { unit, cell: cell as u32, values });
+            return RowOutcome::Used(1);
+        };
+        let Some(decoded) = decode(field_bytes(field), self.encoding, text) else {
+            return RowOutcome::Reject(RejectKind::Value(ValueError::BadEncoding), Some(field));
+        };
+        // Each released label once, however often the row repeats it.
+        let mut seen: u64 = 0;
+        let mut used = 0u32;
+        for label in decoded.split(|b| *b == sep) {
+            let label = value::trim(label);
+            if let Some(p) = labels.iter().position(|v| **v == *label) {
+                if p < 64 && seen & (1 << p) == 0 {
+                    seen |= 1 << p;
+                    emit(Contribution { unit, cell: (cell + p as u64 * stride) as u32, values });
+                    used += 1;
+                }
+            }
+        }
+        if used == 0 {
+            return RowOutcome::OutOfScope(OutOfScope::CategoryNotReleased, field);
+        }
+        RowOutcome::Used(used)
     }
 }
 
@@ -469,6 +604,12 @@ fn decode<'a>(bytes: &'a [u8], encoding: Encoding, scratch: &'a mut Vec<u8>) -> 
         Encoding::Windows1252 => {
             if bytes.is_ascii() {
                 return Some(bytes);
+            }
+            // Non-ASCII text that is valid UTF-8 is almost surely UTF-8 mislabelled as
+            // Windows-1252 (Finnish text in Windows-1252 is never valid UTF-8): refuse it rather
+            // than turn `Töölö` into `TÃ¶Ã¶lÃ¶`.
+            if std::str::from_utf8(bytes).is_ok() {
+                return None;
             }
             scratch.clear();
             let mut buf = [0u8; 4];

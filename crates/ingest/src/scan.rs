@@ -231,16 +231,13 @@ fn parse_chunk(
         let line_before = reader.position().line();
         let outcome = match reader.read_byte_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => mapper.map(&record, pseudonymiser, &mut scratch),
+            Ok(true) => mapper.map(&record, pseudonymiser, &mut scratch, |c| parts[c.partition()].push(c)),
             Err(_) => RowOutcome::Reject(RejectKind::Malformed, None),
         };
         let line = first_line + record.position().map_or(line_before, |p| p.line()) - 1;
         rows += 1;
         match outcome {
-            RowOutcome::Contribution(c) => {
-                contributions += 1;
-                parts[c.partition()].push(c);
-            }
+            RowOutcome::Used(_) => contributions += 1,
             RowOutcome::OutOfScope(why, field) => tally.add(RejectReason::OutOfScope(why, field), line),
             RowOutcome::Reject(kind, field) => tally.add(RejectReason::Invalid(kind, field), line),
         }
@@ -299,6 +296,14 @@ pub fn scan_file<E: From<IngestError>>(
     // The header: the first record.
     fill(&mut buf, batch_bytes, &mut eof, &mut total_bytes)?;
     if buf.starts_with(b"\xEF\xBB\xBF") {
+        if schema.format.encoding == crate::schema::Encoding::Windows1252 {
+            return Err(IngestError::structure(
+                path,
+                Some(1),
+                "the file starts with a UTF-8 byte-order mark, but its schema declares windows-1252: declare `encoding = \"utf-8\"`",
+            )
+            .into());
+        }
         buf.drain(..3);
     }
     if buf.iter().all(|b| b.is_ascii_whitespace()) {

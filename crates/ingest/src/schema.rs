@@ -90,6 +90,10 @@ pub struct FieldSpec {
     /// `category`: the allowed values, when the set is closed.
     #[serde(default)]
     pub values: Option<Vec<String>>,
+    /// `category`: a one-character separator that makes the field multi-label (for example
+    /// `|` in `anxiety|school`); each label is checked against `values` on its own.
+    #[serde(default)]
+    pub separator: Option<char>,
 }
 
 impl FieldSpec {
@@ -112,6 +116,8 @@ pub enum FieldType {
     Decimal,
     /// A calendar date in `date_format`.
     Date,
+    /// An ISO 8601 week like `2025-W07`; it falls in the month, quarter and year of its Thursday.
+    Week,
     /// A code or label; with `values`, only those are valid.
     Category,
 }
@@ -171,6 +177,7 @@ impl SourceSchema {
                 ("scale", f.scale.is_some(), t == FieldType::Decimal),
                 ("date_format", f.date_format.is_some(), t == FieldType::Date),
                 ("values", f.values.is_some(), t == FieldType::Category),
+                ("separator", f.separator.is_some(), t == FieldType::Category),
             ];
             for (key, present, allowed) in misplaced {
                 if present && !allowed {
@@ -189,6 +196,11 @@ impl SourceSchema {
                 }
                 FieldType::Category if f.values.as_ref().is_some_and(Vec::is_empty) => {
                     return fail(format!("{here}: values must not be empty"));
+                }
+                FieldType::Category
+                    if f.separator.is_some_and(|c| !c.is_ascii_punctuation() || c == self.format.delimiter) =>
+                {
+                    return fail(format!("{here}: the separator must be an ASCII punctuation character other than the delimiter"));
                 }
                 _ => {}
             }

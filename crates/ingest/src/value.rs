@@ -27,7 +27,9 @@ impl ValueError {
             ValueError::NotDecimal => "not a decimal number",
             ValueError::TooManyDecimals => "more decimal places than the schema allows",
             ValueError::NotDate => "not a valid date",
-            ValueError::BadEncoding => "bytes not valid in the declared encoding",
+            ValueError::BadEncoding => {
+                "bytes not valid in the declared encoding (Excel often saves windows-1252: check the schema's `encoding`)"
+            }
         }
     }
 }
@@ -118,6 +120,58 @@ pub struct Date {
     pub month: u8,
     /// Day of month, 1..=31 and valid for the month.
     pub day: u8,
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+pub fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> Date {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    Date { year: (yoe + era * 400 + i64::from(month <= 2)) as i32, month, day }
+}
+
+/// Parses an ISO week label `YYYY-Www` (weeks 01–53, 53 only in years that have it) into the
+/// Thursday of that week, which fixes the week's month, quarter and year (ISO 8601).
+pub fn parse_iso_week(field: &[u8]) -> Result<Date, ValueError> {
+    let field = trim(field);
+    if field.is_empty() {
+        return Err(ValueError::Missing);
+    }
+    if field.len() != 8 || field[4] != b'-' || (field[5] != b'W' && field[5] != b'w') {
+        return Err(ValueError::NotDate);
+    }
+    let (Some(year), Some(week)) = (digits(&field[..4], 4, 4), digits(&field[6..], 2, 2)) else {
+        return Err(ValueError::NotDate);
+    };
+    let year = year as i32;
+    // 4 January is always in week 1; its Monday starts the ISO year.
+    let jan4 = days_from_civil(year, 1, 4);
+    let weekday = (jan4 + 3).rem_euclid(7); // 0 = Monday
+    let monday1 = jan4 - weekday;
+    let weeks_in_year = {
+        let next_jan4 = days_from_civil(year + 1, 1, 4);
+        (next_jan4 - (next_jan4 + 3).rem_euclid(7) - monday1) / 7
+    };
+    if week < 1 || i64::from(week) > weeks_in_year {
+        return Err(ValueError::NotDate);
+    }
+    Ok(civil_from_days(monday1 + 7 * (i64::from(week) - 1) + 3))
 }
 
 /// Date formats a schema can declare.
@@ -220,5 +274,21 @@ mod tests {
         assert_eq!(parse_date(b"2024-13-01", DateFormat::Iso), Err(ValueError::NotDate));
         assert_eq!(parse_date(b"2024-1-01", DateFormat::Iso), Err(ValueError::NotDate));
         assert_eq!(parse_date(b"", DateFormat::Iso), Err(ValueError::Missing));
+    }
+
+    #[test]
+    fn iso_weeks() {
+        // 2025-W01 runs from Monday 30 December 2024; its Thursday is 2 January 2025.
+        assert_eq!(parse_iso_week(b"2025-W01"), Ok(Date { year: 2025, month: 1, day: 2 }));
+        assert_eq!(parse_iso_week(b"2025-W07"), Ok(Date { year: 2025, month: 2, day: 13 }));
+        // 2020 has 53 weeks, 2025 does not.
+        assert_eq!(parse_iso_week(b"2020-W53"), Ok(Date { year: 2020, month: 12, day: 31 }));
+        assert_eq!(parse_iso_week(b"2025-W53"), Err(ValueError::NotDate));
+        assert_eq!(parse_iso_week(b"2025-W00"), Err(ValueError::NotDate));
+        assert_eq!(parse_iso_week(b"2025-07"), Err(ValueError::NotDate));
+        for d in [-1000i64, 0, 19_000, 20_454] {
+            let c = civil_from_days(d);
+            assert_eq!(days_from_civil(c.year, c.month, c.day), d);
+        }
     }
 }

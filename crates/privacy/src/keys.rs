@@ -1,7 +1,7 @@
 //! The public key set of a release, with labels: what publish needs to name every cell, taken
 //! from the public classifications (never from data).
 
-use cellguard_ingest::DimensionSpec;
+use cellguard_ingest::{DimensionSpec, Unknown};
 
 /// What kind of dimension, which fixes its output columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum KeyKind {
     Period,
     /// Categories: one value column.
     Category,
+    /// Code lists: code and name columns.
+    Code,
 }
 
 /// One member of a dimension.
@@ -62,10 +64,8 @@ impl ReleaseKeys {
             .iter()
             .zip(specs)
             .map(|(name, spec)| match spec {
-                DimensionSpec::Area { classification, level, .. } => KeyDimension {
-                    name: name.clone(),
-                    kind: KeyKind::Area,
-                    members: classification
+                DimensionSpec::Area { classification, level, unknown, .. } => {
+                    let mut members: Vec<KeyMember> = classification
                         .members(*level)
                         .iter()
                         .map(|a| KeyMember {
@@ -75,12 +75,27 @@ impl ReleaseKeys {
                             start: String::new(),
                             end: String::new(),
                         })
-                        .collect(),
-                },
-                DimensionSpec::AgeBand { bands, .. } => KeyDimension {
+                        .collect();
+                    if *unknown == Unknown::Cell {
+                        members.push(KeyMember { level: level.name().to_string(), ..plain("unknown".to_string()) });
+                    }
+                    KeyDimension { name: name.clone(), kind: KeyKind::Area, members }
+                }
+                DimensionSpec::AgeBand { bands, unknown, .. } => {
+                    let mut members: Vec<KeyMember> = bands.bands().iter().map(|b| plain(b.label())).collect();
+                    if *unknown == Unknown::Cell {
+                        members.push(plain("unknown".to_string()));
+                    }
+                    KeyDimension { name: name.clone(), kind: KeyKind::AgeBand, members }
+                }
+                DimensionSpec::CodeList { codes, .. } => KeyDimension {
                     name: name.clone(),
-                    kind: KeyKind::AgeBand,
-                    members: bands.bands().iter().map(|b| plain(b.label())).collect(),
+                    kind: KeyKind::Code,
+                    members: codes
+                        .codes()
+                        .iter()
+                        .map(|(code, label)| KeyMember { label: label.clone(), ..plain(code.clone()) })
+                        .collect(),
                 },
                 DimensionSpec::Period { periods, .. } => KeyDimension {
                     name: name.clone(),

@@ -20,6 +20,10 @@ pub fn columns(release: &ProtectedRelease) -> Vec<String> {
                 cols.push(format!("{}_start", d.name));
                 cols.push(format!("{}_end", d.name));
             }
+            KeyKind::Code => {
+                cols.push(format!("{}_code", d.name));
+                cols.push(format!("{}_name", d.name));
+            }
             KeyKind::AgeBand | KeyKind::Category => cols.push(d.name.clone()),
         }
     }
@@ -70,6 +74,10 @@ pub fn write_cells<W: std::io::Write>(release: &ProtectedRelease, out: W) -> csv
                         row.push(member.code.clone());
                         row.push(member.start.clone());
                         row.push(member.end.clone());
+                    }
+                    KeyKind::Code => {
+                        row.push(member.code.clone());
+                        row.push(member.label.clone());
                     }
                     KeyKind::AgeBand | KeyKind::Category => row.push(member.code.clone()),
                 }

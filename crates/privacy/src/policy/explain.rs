@@ -71,11 +71,19 @@ fn describe_dimension(d: &DimensionSection) -> String {
             };
             format!("`{name}`: Helsinki {level}, from the classification `{}`", classification.display())
         }
-        DimensionSection::AgeBand { name, bands, reference_date_field, .. } => format!(
-            "`{name}`: {} age bands ({}), age in whole years at the year of `{reference_date_field}`; other ages are left out",
+        DimensionSection::AgeBand { name, bands, reference_date_field, age_field, .. } => format!(
+            "`{name}`: {} age bands ({}), {}; other ages are left out",
             bands.len(),
-            bands.join(", ")
+            bands.join(", "),
+            match (reference_date_field, age_field) {
+                (Some(r), _) => format!("age in whole years at the year of `{r}`"),
+                (None, Some(a)) => format!("age as recorded in `{a}`"),
+                _ => String::new(),
+            }
         ),
+        DimensionSection::CodeList { name, field, classification } => {
+            format!("`{name}`: the codes of `{field}` listed in `{}`", classification.display())
+        }
         DimensionSection::Period { name, granularity, from, to, date_field } => {
             format!("`{name}`: each {} from {from} to {to}, by `{date_field}`", granularity.name())
         }
@@ -267,16 +275,20 @@ fn crate_cells(file: &PolicyFile, check: &PolicyCheck) -> Option<u64> {
     let dir = check.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
     file.dimensions.iter().try_fold(1u64, |acc, d| {
         let n = match d {
-            DimensionSection::Area { classification, level, .. } => {
+            DimensionSection::Area { classification, level, unknown, .. } => {
                 let c = cellguard_ingest::AreaClassification::load(&dir.join(classification)).ok()?;
-                match level {
+                usize::from(*unknown == Some(UnknownHandling::Cell))
+                    + match level {
                     AreaLevelName::Subarea => c.subareas().len(),
                     AreaLevelName::District => c.districts().len(),
                     AreaLevelName::MajorDistrict => c.major_districts().len(),
                     AreaLevelName::City => 1,
                 }
             }
-            DimensionSection::AgeBand { bands, .. } => bands.len(),
+            DimensionSection::AgeBand { bands, unknown, .. } => bands.len() + usize::from(*unknown == Some(UnknownHandling::Cell)),
+            DimensionSection::CodeList { classification, .. } => {
+                cellguard_ingest::CodeList::load(&dir.join(classification)).ok()?.codes().len()
+            }
             DimensionSection::Period { granularity, from, to, .. } => {
                 cellguard_ingest::Periods::new(granularity.to_ingest(), from, to).ok()?.len()
             }

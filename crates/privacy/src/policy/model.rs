@@ -122,6 +122,9 @@ pub enum DimensionSection {
         classification: PathBuf,
         /// The level released. Example: `level = "subarea"`
         level: AreaLevelName,
+        /// What to do with rows whose area is missing; required when the schema marks the field
+        /// optional. Example: `unknown = "cell"`
+        unknown: Option<UnknownHandling>,
     },
     /// Age bands of the age in whole years at a reference date: the reference date's year minus
     /// the birth year. Ages outside every band are out of scope (counted, not released); ages
@@ -129,20 +132,39 @@ pub enum DimensionSection {
     AgeBand {
         /// The dimension's name. Example: `name = "age_band"`
         name: String,
-        /// The schema field with the birth year (`integer`). Example: `birth_year_field = "birth_year"`
-        birth_year_field: String,
-        /// The schema field with the date at which the age is taken (`date`).
+        /// The schema field with the birth year (`integer`); give it with
+        /// `reference_date_field`, or give `age_field` instead. Example: `birth_year_field = "birth_year"`
+        birth_year_field: Option<String>,
+        /// The schema field with the date at which the age is taken (`date` or `week`).
         /// Example: `reference_date_field = "registration_date"`
-        reference_date_field: String,
+        reference_date_field: Option<String>,
+        /// The schema field with the age itself in whole years (`integer`), for sources that
+        /// record an age (for example self-reported). Example: `age_field = "age"`
+        age_field: Option<String>,
+        /// What to do with rows whose age is missing; required when the age field is optional in
+        /// the schema. Example: `unknown = "drop"`
+        unknown: Option<UnknownHandling>,
         /// Bands like `18-24` and a last open band like `75+`: increasing, contiguous, without
         /// overlaps. Example: `bands = ["18-24", "25-34", "35+"]`
         bands: Vec<String>,
+    },
+    /// The codes of a code-list file (CSV with the header `code,name`), for example postal-code
+    /// areas. Codes not in the list reject the row.
+    CodeList {
+        /// The dimension's name. Example: `name = "postal_area"`
+        name: String,
+        /// The schema field holding the code. Example: `field = "postal_code"`
+        field: String,
+        /// Path of the code list, relative to the policy file.
+        /// Example: `classification = "classifications/helsinki-postal-codes.csv"`
+        classification: PathBuf,
     },
     /// Calendar periods of a date field: a contiguous, inclusive range.
     Period {
         /// The dimension's name. Example: `name = "quarter"`
         name: String,
-        /// The schema field with the date (`date`). Example: `date_field = "registration_date"`
+        /// The schema field with the date (`date`, or `week` whose Thursday decides the period).
+        /// Example: `date_field = "registration_date"`
         date_field: String,
         /// The period length. Example: `granularity = "quarter"`
         granularity: Granularity,
@@ -169,6 +191,7 @@ impl DimensionSection {
             DimensionSection::Area { name, .. }
             | DimensionSection::AgeBand { name, .. }
             | DimensionSection::Period { name, .. }
+            | DimensionSection::CodeList { name, .. }
             | DimensionSection::Category { name, .. } => name,
         }
     }
@@ -179,7 +202,28 @@ impl DimensionSection {
             DimensionSection::Area { .. } => "area",
             DimensionSection::AgeBand { .. } => "age-band",
             DimensionSection::Period { .. } => "period",
+            DimensionSection::CodeList { .. } => "code-list",
             DimensionSection::Category { .. } => "category",
+        }
+    }
+}
+
+/// Handling of rows whose value for a dimension is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownHandling {
+    /// Leave such rows out; they are counted as out of scope in the manifest.
+    Drop,
+    /// Release them in an extra `unknown` member of the dimension.
+    Cell,
+}
+
+impl UnknownHandling {
+    /// The ingest-side handling.
+    pub fn to_ingest(self) -> cellguard_ingest::Unknown {
+        match self {
+            UnknownHandling::Drop => cellguard_ingest::Unknown::Drop,
+            UnknownHandling::Cell => cellguard_ingest::Unknown::Cell,
         }
     }
 }
@@ -201,7 +245,9 @@ pub struct BoundsSection {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum MeasureSection {
-    /// The number of distinct units with at least one record in the cell.
+    /// The number of distinct units with at least one record in the cell. With a multi-label
+    /// dimension, a unit counts once in the cell of each of its labels (up to
+    /// `max_cells_per_unit` cells), and the sensitivity accounts for it.
     CountUnits {
         /// The measure's name in outputs. Example: `name = "persons"`
         name: String,

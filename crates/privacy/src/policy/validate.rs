@@ -8,7 +8,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use cellguard_ingest::{
-    AgeBands, AreaClassification, AreaLevel, DimensionSpec, FieldType, Periods, RowMapperConfig, SourceSchema,
+    AgeBands, AgeSource, AreaClassification, AreaLevel, CodeList, DimensionSpec, FieldType, Periods, RowMapperConfig, SourceSchema,
+    Unknown,
 };
 
 use super::baseline::Baseline;
@@ -270,6 +271,19 @@ pub fn load_policy(path: &Path, baseline: Option<&Baseline>) -> Result<ReleasePl
     Err(PrivacyError::new(PrivacyErrorKind::Findings { path: path.to_path_buf(), findings: check.findings, refusal }))
 }
 
+/// How missing values of a dimension's field are handled. Only optional fields can be
+/// missing; for those the policy must say.
+fn unknown_handling_inner(ctx: &mut Ctx<'_>, at: &str, optional: bool, given: Option<UnknownHandling>) -> Unknown {
+    match (optional, given) {
+        (_, Some(u)) => u.to_ingest(),
+        (false, None) => Unknown::Drop,
+        (true, None) => {
+            ctx.invalid(at, "missing: the field is optional in the schema, so say what to do with rows that lack it (`\"drop\"` or `\"cell\"`)");
+            Unknown::Drop
+        }
+    }
+}
+
 fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Result<Option<ReleasePlan>, PrivacyError> {
     if file.schema_version != 1 {
         ctx.invalid("schema_version", format!("version {} is not supported; write 1", file.schema_version));
@@ -311,6 +325,10 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
             Some(_) => true,
         }
     };
+    let unknown_handling = |ctx: &mut Ctx<'_>, at: &str, field: &str, given: Option<UnknownHandling>| {
+        let optional = schema.field(field).is_some_and(|(_, f)| f.optional);
+        unknown_handling_inner(ctx, at, optional, given)
+    };
     let unit = file.source.unit_of_privacy;
     match (&file.source.unit_field, unit) {
         (Some(f), _) => {
@@ -349,8 +367,9 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         }
         dimension_names.push(d.name().to_string());
         let spec = match d {
-            DimensionSection::Area { field, classification, level, .. } => {
+            DimensionSection::Area { field, classification, level, unknown, .. } => {
                 let ok = field_ok(ctx, &at("field"), field, &[FieldType::Category], "an area code");
+                let unknown = unknown_handling(ctx, &at("unknown"), field, *unknown);
                 let cpath = ctx.resolve(classification);
                 let c = AreaClassification::load(&cpath)?;
                 classifications.push((cpath.clone(), Sha256::digest(read_file(&cpath)?).into()));
@@ -360,32 +379,44 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                     AreaLevelName::MajorDistrict => AreaLevel::MajorDistrict,
                     AreaLevelName::City => AreaLevel::City,
                 };
-                ok.then(|| DimensionSpec::Area { field: field.clone(), classification: Arc::new(c), level })
+                ok.then(|| DimensionSpec::Area { field: field.clone(), classification: Arc::new(c), level, unknown })
             }
-            DimensionSection::AgeBand { birth_year_field, reference_date_field, bands, .. } => {
-                let a = field_ok(ctx, &at("birth_year_field"), birth_year_field, &[FieldType::Integer], "a birth year");
-                let b = field_ok(
-                    ctx,
-                    &at("reference_date_field"),
-                    reference_date_field,
-                    &[FieldType::Date],
-                    "a reference date",
-                );
-                match AgeBands::parse(bands) {
-                    Ok(bands) if a && b => Some(DimensionSpec::AgeBand {
-                        birth_year_field: birth_year_field.clone(),
-                        reference_date_field: reference_date_field.clone(),
-                        bands,
+            DimensionSection::AgeBand { birth_year_field, reference_date_field, age_field, bands, unknown, .. } => {
+                let source = match (birth_year_field, reference_date_field, age_field) {
+                    (Some(b), Some(r), None) => {
+                        let a = field_ok(ctx, &at("birth_year_field"), b, &[FieldType::Integer], "a birth year");
+                        let d = field_ok(ctx, &at("reference_date_field"), r, &[FieldType::Date, FieldType::Week], "a reference date");
+                        (a && d).then(|| {
+                            let unknown = unknown_handling(ctx, &at("unknown"), b, *unknown);
+                            (AgeSource::BirthYear { birth_year_field: b.clone(), reference_date_field: r.clone() }, unknown)
+                        })
+                    }
+                    (None, None, Some(f)) => field_ok(ctx, &at("age_field"), f, &[FieldType::Integer], "an age").then(|| {
+                        let unknown = unknown_handling(ctx, &at("unknown"), f, *unknown);
+                        (AgeSource::Age { age_field: f.clone() }, unknown)
                     }),
-                    Ok(_) => None,
+                    _ => {
+                        ctx.invalid(&at("age_field"), "give either `birth_year_field` and `reference_date_field`, or `age_field`");
+                        None
+                    }
+                };
+                match AgeBands::parse(bands) {
+                    Ok(bands) => source.map(|(source, unknown)| DimensionSpec::AgeBand { source, bands, unknown }),
                     Err(m) => {
                         ctx.invalid(&at("bands"), m);
                         None
                     }
                 }
             }
+            DimensionSection::CodeList { field, classification, .. } => {
+                let ok = field_ok(ctx, &at("field"), field, &[FieldType::Category], "a code");
+                let cpath = ctx.resolve(classification);
+                let codes = CodeList::load(&cpath)?;
+                classifications.push((cpath.clone(), Sha256::digest(read_file(&cpath)?).into()));
+                ok.then(|| DimensionSpec::CodeList { field: field.clone(), codes: Arc::new(codes) })
+            }
             DimensionSection::Period { date_field, granularity, from, to, .. } => {
-                let ok = field_ok(ctx, &at("date_field"), date_field, &[FieldType::Date], "a period date");
+                let ok = field_ok(ctx, &at("date_field"), date_field, &[FieldType::Date, FieldType::Week], "a period date");
                 match Periods::new(granularity.to_ingest(), from, to) {
                     Ok(periods) if ok => Some(DimensionSpec::Period { date_field: date_field.clone(), periods }),
                     Ok(_) => None,
@@ -622,7 +653,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         max_rejected_rows: file.source.max_rejected_rows,
         dimension_names,
         mapper: RowMapperConfig {
-            unit_field: file.source.unit_field.clone().unwrap_or_default(),
+            unit_field: file.source.unit_field.clone(),
             dimensions,
             value_fields,
         },
