@@ -134,7 +134,10 @@ fn fake_noise_releases_say_so_in_every_output() {
     let ws = Workspace::new();
     let key = PseudonymKey::from_bytes(TEST_KEY.as_bytes().to_vec()).unwrap();
     let baseline = std::fs::read_to_string(ws.path("policies/baseline.toml")).unwrap();
-    ws.write("policies/permissive-baseline.toml", baseline.replace("min_noisy_threshold = 5", "min_noisy_threshold = 0").as_bytes());
+    ws.write(
+        "policies/permissive-baseline.toml",
+        baseline.replace("min_noisy_threshold = 5", "min_noisy_threshold = 0").as_bytes(),
+    );
     let request = ReleaseRequest {
         policy: ws.policy_variant("min1", |t| t.replace("min = 10", "min = 1")),
         baseline: Some(ws.path("policies/permissive-baseline.toml")),

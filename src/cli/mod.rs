@@ -46,8 +46,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Write a synthetic source extract (for trying and benchmarking).
     ///
-    /// The output is a deterministic function of the source, --rows, --seed and --year, and
-    /// conforms to the bundled schema of the source.
+    /// The output is a deterministic function of the source, --rows, --seed and --year, with
+    /// the columns and dialect of the source's schema under policies/schemas/.
     Synth(synth::SynthArgs),
     /// Check a release folder: checksums, row counts, statuses.
     ///

@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use cellguard_synth::{write_payment_defaults, PaymentDefaultsOptions};
+use cellguard_synth::{
+    helsinki_postal_codes, write_area_indicators, write_food_aggregates, write_food_cards, write_payment_defaults,
+    write_sports_licences, write_youth_chat, AreaIndicatorsOptions, FoodAggregatesOptions, FoodCardsOptions,
+    PaymentDefaultsOptions, SportsLicencesOptions, YouthChatOptions,
+};
 
 use super::{say, CliError};
 
@@ -12,6 +16,19 @@ use super::{say, CliError};
 enum Source {
     /// Payment-default entries (unit of privacy: person).
     PaymentDefaults,
+    /// Youth chat conversations, one row each (unit of privacy: chat session).
+    YouthChat,
+    /// Sports licences, one to three per person (unit of privacy: person).
+    SportsLicences,
+    /// Card-level food sales by week and product group (unit of privacy: loyalty card);
+    /// `;`, decimal comma, CRLF, UTF-8 with a byte-order mark.
+    FoodCards,
+    /// Retailer-pre-aggregated food sales (no unit of privacy); `;`, decimal comma, CRLF,
+    /// Windows-1252. At most one row per retailer, postal code, week and product group.
+    FoodAggregates,
+    /// Regional indicators, already aggregated (no unit of privacy). At most one row per
+    /// sub-area and indicator.
+    AreaIndicators,
 }
 
 #[derive(Debug, Args)]
@@ -34,33 +51,41 @@ pub struct SynthArgs {
 }
 
 pub fn execute(args: SynthArgs) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| {
-        CliError::usage(format!(
-            "{}: cannot write: {}",
-            args.out.display(),
-            e.kind()
-        ))
-    };
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&args.out)
-        .map_err(fail)?;
-    match args.source {
+    let fail = |e: std::io::Error| CliError::usage(format!("{}: cannot write: {}", args.out.display(), e.kind()));
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).map_err(fail)?;
+    let (rows, seed, year) = (args.rows, args.seed, args.year);
+    let (rows, units) = match args.source {
         Source::PaymentDefaults => {
-            let options = PaymentDefaultsOptions {
-                rows: args.rows,
-                seed: args.seed,
-                year: args.year,
-                subareas: cellguard::bundled::subarea_codes(),
-            };
+            let options = PaymentDefaultsOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
             let persons = write_payment_defaults(&options, file).map_err(fail)?;
-            say(&format!(
-                "wrote {} rows ({persons} persons) to {}",
-                args.rows,
-                args.out.display()
-            ));
+            (rows, format!(" ({persons} persons)"))
         }
-    }
+        Source::YouthChat => {
+            let options = YouthChatOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
+            let conversations = write_youth_chat(&options, file).map_err(fail)?;
+            (rows, format!(" ({conversations} conversations)"))
+        }
+        Source::SportsLicences => {
+            let options = SportsLicencesOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
+            let persons = write_sports_licences(&options, file).map_err(fail)?;
+            (rows, format!(" ({persons} persons)"))
+        }
+        Source::FoodCards => {
+            let options = FoodCardsOptions { rows, seed, year, postal_codes: helsinki_postal_codes() };
+            let cards = write_food_cards(&options, file).map_err(fail)?;
+            (rows, format!(" ({cards} cards)"))
+        }
+        Source::FoodAggregates => {
+            let options = FoodAggregatesOptions { rows, seed, year, postal_codes: helsinki_postal_codes() };
+            let written = write_food_aggregates(&options, file).map_err(fail)?;
+            (written, String::new())
+        }
+        Source::AreaIndicators => {
+            let options = AreaIndicatorsOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
+            let written = write_area_indicators(&options, file).map_err(fail)?;
+            (written, String::new())
+        }
+    };
+    say(&format!("wrote {rows} rows{units} to {}", args.out.display()));
     Ok(())
 }

@@ -283,7 +283,8 @@ impl CodeList {
     /// Parses code-list bytes (UTF-8, optional byte-order mark); `path` is used in messages.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<CodeList, IngestError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let text = std::str::from_utf8(bytes).map_err(|_| IngestError::config(path, None, "the code list is not valid UTF-8"))?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| IngestError::config(path, None, "the code list is not valid UTF-8"))?;
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
         let header_ok = reader.headers().map(|h| h.iter().eq(["code", "name"])).unwrap_or(false);
         if !header_ok {
@@ -293,7 +294,9 @@ impl CodeList {
         let mut index = HashMap::new();
         for (i, record) in reader.records().enumerate() {
             let line = i as u64 + 2;
-            let record = record.map_err(|_| IngestError::config(path, Some(line), "malformed row (wrong number of columns or quoting)"))?;
+            let record = record.map_err(|_| {
+                IngestError::config(path, Some(line), "malformed row (wrong number of columns or quoting)")
+            })?;
             let (code, name) = (record.get(0).unwrap_or("").trim(), record.get(1).unwrap_or("").trim());
             if code.is_empty() || name.is_empty() {
                 return Err(IngestError::config(path, Some(line), "code and name must not be empty"));

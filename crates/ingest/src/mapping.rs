@@ -92,7 +92,9 @@ impl DimensionSpec {
     pub fn len(&self) -> usize {
         let extra = |u: &Unknown| usize::from(*u == Unknown::Cell);
         match self {
-            DimensionSpec::Area { classification, level, unknown, .. } => classification.len_at(*level) + extra(unknown),
+            DimensionSpec::Area { classification, level, unknown, .. } => {
+                classification.len_at(*level) + extra(unknown)
+            }
             DimensionSpec::AgeBand { bands, unknown, .. } => bands.bands().len() + extra(unknown),
             DimensionSpec::Period { periods, .. } => periods.len(),
             DimensionSpec::Category { values, .. } => values.len(),
@@ -341,7 +343,13 @@ impl RowMapper {
                         ),
                         AgeSource::Age { age_field } => (field(age_field, &[FieldType::Integer], "an age")?, None),
                     };
-                    Dim::Age { birth, reference, bands: bands.clone(), unknown: *unknown, n_bands: bands.bands().len() as u32 }
+                    Dim::Age {
+                        birth,
+                        reference,
+                        bands: bands.clone(),
+                        unknown: *unknown,
+                        n_bands: bands.bands().len() as u32,
+                    }
                 }
                 DimensionSpec::Period { date_field, periods } => Dim::Period {
                     field: field(date_field, &[FieldType::Date, FieldType::Week], "a period date")?,
@@ -450,7 +458,9 @@ impl RowMapper {
                     };
                     if let Some(allowed) = &self.allowed[i] {
                         let ok = match self.separators[i] {
-                            Some(sep) => decoded.split(|b| *b == sep).all(|label| allowed.iter().any(|a| **a == *value::trim(label))),
+                            Some(sep) => decoded
+                                .split(|b| *b == sep)
+                                .all(|label| allowed.iter().any(|a| **a == *value::trim(label))),
                             None => allowed.iter().any(|a| **a == *decoded),
                         };
                         if !ok {

@@ -200,7 +200,9 @@ impl SourceSchema {
                 FieldType::Category
                     if f.separator.is_some_and(|c| !c.is_ascii_punctuation() || c == self.format.delimiter) =>
                 {
-                    return fail(format!("{here}: the separator must be an ASCII punctuation character other than the delimiter"));
+                    return fail(format!(
+                        "{here}: the separator must be an ASCII punctuation character other than the delimiter"
+                    ));
                 }
                 _ => {}
             }

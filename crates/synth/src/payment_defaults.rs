@@ -62,17 +62,11 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 /// Writes the header and `options.rows` rows; returns the number of persons.
-pub fn write_payment_defaults<W: Write>(
-    options: &PaymentDefaultsOptions,
-    out: W,
-) -> io::Result<u64> {
+pub fn write_payment_defaults<W: Write>(options: &PaymentDefaultsOptions, out: W) -> io::Result<u64> {
     let mut out = io::BufWriter::with_capacity(1 << 20, out);
     let mut rng = SynthRng::new(options.seed);
     if options.subareas.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "no sub-areas to generate for",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "no sub-areas to generate for"));
     }
     // Sub-area weights: a shuffled power law, with every ninth sub-area made tiny.
     let mut order: Vec<usize> = (0..options.subareas.len()).collect();
@@ -82,21 +76,14 @@ pub fn write_payment_defaults<W: Write>(
     }
     let mut weights = vec![0.0; order.len()];
     for (rank, &i) in order.iter().enumerate() {
-        weights[i] = if rank % 9 == 8 {
-            0.02
-        } else {
-            1.0 / (1.0 + rank as f64).powf(0.7)
-        };
+        weights[i] = if rank % 9 == 8 { 0.02 } else { 1.0 / (1.0 + rank as f64).powf(0.7) };
     }
     let area_cum = cumulative(&weights);
     let age_cum = cumulative(&AGE_WEIGHTS.map(|a| a.2));
     let entry_cum = cumulative(&ENTRY_TYPES.map(|e| e.1));
     let creditor_cum = cumulative(&CREDITOR_TYPES.map(|e| e.1));
 
-    writeln!(
-        out,
-        "person_id,birth_year,sex,subarea,entry_type,registration_date,creditor_type,amount_eur"
-    )?;
+    writeln!(out, "person_id,birth_year,sex,subarea,entry_type,registration_date,creditor_type,amount_eur")?;
     let mut written = 0u64;
     let mut persons = 0u64;
     while written < options.rows {
@@ -124,18 +111,13 @@ pub fn write_payment_defaults<W: Write>(
             if written >= options.rows {
                 break;
             }
-            let year = if rng.uniform() < 0.05 {
-                options.year - 1
-            } else {
-                options.year
-            };
+            let year = if rng.uniform() < 0.05 { options.year - 1 } else { options.year };
             let spread = rng.below(7) as i64 - 3;
             let month = ((i64::from(base_month) - 1 + spread).rem_euclid(12) + 1) as u32;
             let day = 1 + rng.below(u64::from(days_in_month(year, month))) as u32;
             let entry = ENTRY_TYPES[rng.pick(&entry_cum)].0;
             let creditor = CREDITOR_TYPES[rng.pick(&creditor_cum)].0;
-            let cents = ((amount_scale * (1.1 * rng.normal()).exp()) * 100.0)
-                .clamp(500.0, 25_000_000.0) as u64;
+            let cents = ((amount_scale * (1.1 * rng.normal()).exp()) * 100.0).clamp(500.0, 25_000_000.0) as u64;
             writeln!(
                 out,
                 "{id},{birth_year},{sex},{area},{entry},{year:04}-{month:02}-{day:02},{creditor},{}.{:02}",
@@ -174,10 +156,8 @@ mod tests {
         assert_eq!(lines.len(), 5001);
         assert!(lines.iter().all(|l| l.split(',').count() == 8));
         // About 15 entries per person on average.
-        let persons: std::collections::HashSet<&str> = lines[1..]
-            .iter()
-            .map(|l| l.split(',').next().unwrap())
-            .collect();
+        let persons: std::collections::HashSet<&str> =
+            lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
         let per_person = 5000.0 / persons.len() as f64;
         assert!((6.0..30.0).contains(&per_person), "{per_person}");
     }

@@ -19,14 +19,7 @@ impl SynthRng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> SynthRng {
         let mut st = seed;
-        SynthRng {
-            s: [
-                splitmix(&mut st),
-                splitmix(&mut st),
-                splitmix(&mut st),
-                splitmix(&mut st),
-            ],
-        }
+        SynthRng { s: [splitmix(&mut st), splitmix(&mut st), splitmix(&mut st), splitmix(&mut st)] }
     }
 
     /// The next 64 random bits.
@@ -64,9 +57,7 @@ impl SynthRng {
     pub fn pick(&mut self, cumulative: &[f64]) -> usize {
         let total = cumulative.last().copied().unwrap_or(0.0);
         let x = self.uniform() * total;
-        cumulative
-            .partition_point(|c| *c <= x)
-            .min(cumulative.len().saturating_sub(1))
+        cumulative.partition_point(|c| *c <= x).min(cumulative.len().saturating_sub(1))
     }
 }
 

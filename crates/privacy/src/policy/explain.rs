@@ -279,13 +279,15 @@ fn crate_cells(file: &PolicyFile, check: &PolicyCheck) -> Option<u64> {
                 let c = cellguard_ingest::AreaClassification::load(&dir.join(classification)).ok()?;
                 usize::from(*unknown == Some(UnknownHandling::Cell))
                     + match level {
-                    AreaLevelName::Subarea => c.subareas().len(),
-                    AreaLevelName::District => c.districts().len(),
-                    AreaLevelName::MajorDistrict => c.major_districts().len(),
-                    AreaLevelName::City => 1,
-                }
+                        AreaLevelName::Subarea => c.subareas().len(),
+                        AreaLevelName::District => c.districts().len(),
+                        AreaLevelName::MajorDistrict => c.major_districts().len(),
+                        AreaLevelName::City => 1,
+                    }
             }
-            DimensionSection::AgeBand { bands, unknown, .. } => bands.len() + usize::from(*unknown == Some(UnknownHandling::Cell)),
+            DimensionSection::AgeBand { bands, unknown, .. } => {
+                bands.len() + usize::from(*unknown == Some(UnknownHandling::Cell))
+            }
             DimensionSection::CodeList { classification, .. } => {
                 cellguard_ingest::CodeList::load(&dir.join(classification)).ok()?.codes().len()
             }

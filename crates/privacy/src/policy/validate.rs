@@ -8,8 +8,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use cellguard_ingest::{
-    AgeBands, AgeSource, AreaClassification, AreaLevel, CodeList, DimensionSpec, FieldType, Periods, RowMapperConfig, SourceSchema,
-    Unknown,
+    AgeBands, AgeSource, AreaClassification, AreaLevel, CodeList, DimensionSpec, FieldType, Periods, RowMapperConfig,
+    SourceSchema, Unknown,
 };
 
 use super::baseline::Baseline;
@@ -385,18 +385,32 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 let source = match (birth_year_field, reference_date_field, age_field) {
                     (Some(b), Some(r), None) => {
                         let a = field_ok(ctx, &at("birth_year_field"), b, &[FieldType::Integer], "a birth year");
-                        let d = field_ok(ctx, &at("reference_date_field"), r, &[FieldType::Date, FieldType::Week], "a reference date");
+                        let d = field_ok(
+                            ctx,
+                            &at("reference_date_field"),
+                            r,
+                            &[FieldType::Date, FieldType::Week],
+                            "a reference date",
+                        );
                         (a && d).then(|| {
                             let unknown = unknown_handling(ctx, &at("unknown"), b, *unknown);
-                            (AgeSource::BirthYear { birth_year_field: b.clone(), reference_date_field: r.clone() }, unknown)
+                            (
+                                AgeSource::BirthYear { birth_year_field: b.clone(), reference_date_field: r.clone() },
+                                unknown,
+                            )
                         })
                     }
-                    (None, None, Some(f)) => field_ok(ctx, &at("age_field"), f, &[FieldType::Integer], "an age").then(|| {
-                        let unknown = unknown_handling(ctx, &at("unknown"), f, *unknown);
-                        (AgeSource::Age { age_field: f.clone() }, unknown)
-                    }),
+                    (None, None, Some(f)) => {
+                        field_ok(ctx, &at("age_field"), f, &[FieldType::Integer], "an age").then(|| {
+                            let unknown = unknown_handling(ctx, &at("unknown"), f, *unknown);
+                            (AgeSource::Age { age_field: f.clone() }, unknown)
+                        })
+                    }
                     _ => {
-                        ctx.invalid(&at("age_field"), "give either `birth_year_field` and `reference_date_field`, or `age_field`");
+                        ctx.invalid(
+                            &at("age_field"),
+                            "give either `birth_year_field` and `reference_date_field`, or `age_field`",
+                        );
                         None
                     }
                 };
@@ -416,7 +430,8 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 ok.then(|| DimensionSpec::CodeList { field: field.clone(), codes: Arc::new(codes) })
             }
             DimensionSection::Period { date_field, granularity, from, to, .. } => {
-                let ok = field_ok(ctx, &at("date_field"), date_field, &[FieldType::Date, FieldType::Week], "a period date");
+                let ok =
+                    field_ok(ctx, &at("date_field"), date_field, &[FieldType::Date, FieldType::Week], "a period date");
                 match Periods::new(granularity.to_ingest(), from, to) {
                     Ok(periods) if ok => Some(DimensionSpec::Period { date_field: date_field.clone(), periods }),
                     Ok(_) => None,
@@ -652,11 +667,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         unit_of_privacy: unit,
         max_rejected_rows: file.source.max_rejected_rows,
         dimension_names,
-        mapper: RowMapperConfig {
-            unit_field: file.source.unit_field.clone(),
-            dimensions,
-            value_fields,
-        },
+        mapper: RowMapperConfig { unit_field: file.source.unit_field.clone(), dimensions, value_fields },
         schema,
         bounds,
         measures,
