@@ -251,6 +251,15 @@ enum Dim {
     CodeList { field: usize, codes: Arc<CodeList> },
 }
 
+/// The multi-label dimension of a row being mapped: its field, released labels, separator and
+/// the stride of its index in the cell number.
+struct MultiLabel<'a> {
+    field: usize,
+    labels: &'a [Box<[u8]>],
+    separator: u8,
+    stride: u64,
+}
+
 /// A compiled row mapper: schema fields resolved to file columns, dimensions resolved to fields.
 #[derive(Debug, Clone)]
 pub struct RowMapper {
@@ -497,7 +506,7 @@ impl RowMapper {
         };
         let mut cell: u64 = 0;
         // The multi-label dimension, if any: its field and the stride of its index in the cell.
-        let mut multi: Option<(usize, &[Box<[u8]>], u8, u64)> = None;
+        let mut multi: Option<MultiLabel<'_>> = None;
         for (d, (dim, radix)) in self.dims.iter().zip(&self.radices).enumerate() {
             let idx = match dim {
                 Dim::Area { field, classification, level, unknown } => {
@@ -518,10 +527,7 @@ impl RowMapper {
                     let age = match (int_of(*birth), reference) {
                         (None, _) => None,
                         (Some(age), None) => Some(age),
-                        (Some(born), Some(r)) => match date_of(*r) {
-                            Some(at) => Some(i64::from(at.year) - born),
-                            None => None,
-                        },
+                        (Some(born), Some(r)) => date_of(*r).map(|at| i64::from(at.year) - born),
                     };
                     match age {
                         None => match unknown {
@@ -548,7 +554,7 @@ impl RowMapper {
                 }
                 Dim::Category { field, values, separator: Some(sep) } => {
                     let stride: u64 = self.radices[d + 1..].iter().map(|r| u64::from(*r)).product();
-                    multi = Some((*field, values, *sep, stride));
+                    multi = Some(MultiLabel { field: *field, labels: values, separator: *sep, stride });
                     0
                 }
                 Dim::Category { field, values, separator: None } => {
@@ -580,7 +586,7 @@ impl RowMapper {
             None => pseudonymiser.pseudonym(record.as_slice()),
         };
         // Cell indices fit in u32, checked in `new`.
-        let Some((field, labels, sep, stride)) = multi else {
+        let Some(MultiLabel { field, labels, separator: sep, stride }) = multi else {
             emit(Contribution { unit, cell: cell as u32, values });
             return RowOutcome::Used(1);
         };
