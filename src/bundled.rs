@@ -15,14 +15,34 @@ pub const FILES: &[BundledFile] = &[
         path: "payment-defaults-quarterly.toml",
         content: include_str!("../policies/payment-defaults-quarterly.toml"),
     },
+    BundledFile { path: "youth-chat-quarterly.toml", content: include_str!("../policies/youth-chat-quarterly.toml") },
+    BundledFile {
+        path: "sports-licences-yearly.toml",
+        content: include_str!("../policies/sports-licences-yearly.toml"),
+    },
+    BundledFile { path: "food-cards-quarterly.toml", content: include_str!("../policies/food-cards-quarterly.toml") },
     BundledFile { path: "baseline.toml", content: include_str!("../policies/baseline.toml") },
     BundledFile {
         path: "schemas/payment-defaults.toml",
         content: include_str!("../policies/schemas/payment-defaults.toml"),
     },
+    BundledFile { path: "schemas/youth-chat.toml", content: include_str!("../policies/schemas/youth-chat.toml") },
+    BundledFile {
+        path: "schemas/sports-licences.toml",
+        content: include_str!("../policies/schemas/sports-licences.toml"),
+    },
+    BundledFile { path: "schemas/food-cards.toml", content: include_str!("../policies/schemas/food-cards.toml") },
+    BundledFile {
+        path: "schemas/food-aggregates.toml",
+        content: include_str!("../policies/schemas/food-aggregates.toml"),
+    },
     BundledFile {
         path: "classifications/helsinki-subareas.csv",
         content: include_str!("../policies/classifications/helsinki-subareas.csv"),
+    },
+    BundledFile {
+        path: "classifications/helsinki-postal-codes.csv",
+        content: include_str!("../policies/classifications/helsinki-postal-codes.csv"),
     },
     BundledFile { path: "classifications/README.md", content: include_str!("../policies/classifications/README.md") },
 ];

@@ -1,4 +1,4 @@
-//! `cellguard demo`: the embedded default run.
+//! `cellguard demo`: the embedded default run — every bundled source, synthetic, released.
 
 use std::path::PathBuf;
 
@@ -7,22 +7,30 @@ use clap::Args;
 use cellguard::pipeline::{release, ReleaseRequest};
 use cellguard_ingest::{PseudonymKey, ScanOptions};
 use cellguard_privacy::{secure_random_bytes, SecureNoise};
-use cellguard_synth::{write_payment_defaults, PaymentDefaultsOptions};
 
-use super::{describe, say, CliError};
+use super::synth::{write_source, Source};
+use super::{say, CliError};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Working folder for the demo.
     #[arg(long, default_value = "cellguard-demo", value_name = "DIR")]
     dir: PathBuf,
-    /// Rows of synthetic payment-default entries.
+    /// Rows of synthetic payment-default entries (the other sources scale with it).
     #[arg(long, default_value_t = 300_000, value_name = "N")]
     rows: u64,
     /// Seed of the synthetic data (not of the noise, which is always secure).
     #[arg(long, default_value_t = 2025, value_name = "S")]
     seed: u64,
 }
+
+/// The bundled releases: source, extract file, policy, rows per 300 000 payment-default rows.
+const RELEASES: &[(Source, &str, &str, u64)] = &[
+    (Source::PaymentDefaults, "payment-defaults.csv", "payment-defaults-quarterly.toml", 300_000),
+    (Source::YouthChat, "youth-chat.csv", "youth-chat-quarterly.toml", 40_000),
+    (Source::SportsLicences, "sports-licences.csv", "sports-licences-yearly.toml", 30_000),
+    (Source::FoodCards, "food-cards.csv", "food-cards-quarterly.toml", 300_000),
+];
 
 pub fn execute(args: DemoArgs) -> Result<(), CliError> {
     let io =
@@ -31,32 +39,40 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
     cellguard::bundled::write_all(&policies).map_err(|e| io("write the bundled policies", e))?;
     let input_dir = args.dir.join("input");
     std::fs::create_dir_all(&input_dir).map_err(|e| io("create the input folder", e))?;
-    let input = input_dir.join("payment-defaults.csv");
-    let options = PaymentDefaultsOptions {
-        rows: args.rows,
-        seed: args.seed,
-        year: 2025,
-        subareas: cellguard::bundled::subarea_codes(),
-    };
-    let file = std::fs::File::create(&input).map_err(|e| io("write the synthetic extract", e))?;
-    let persons = write_payment_defaults(&options, file).map_err(|e| io("write the synthetic extract", e))?;
-    say(&format!("wrote {} synthetic payment-default entries of {persons} persons to {}", args.rows, input.display()));
-
-    let releases = args.dir.join("releases");
-    std::fs::create_dir_all(&releases).map_err(|e| io("create the releases folder", e))?;
     let stamp = cellguard::timefmt::rfc3339(cellguard::timefmt::now_secs()).replace([':', '-'], "");
-    let out = releases.join(format!("payment-defaults-quarterly-{stamp}"));
+    let releases = args.dir.join("releases").join(&stamp);
+    std::fs::create_dir_all(&releases).map_err(|e| io("create the releases folder", e))?;
+    // One random key for the whole demo, forgotten afterwards.
     let key_bytes = secure_random_bytes(32).map_err(|e| CliError::usage(e.to_string()))?;
     let key = PseudonymKey::from_bytes(key_bytes).map_err(|e| CliError::usage(e.to_string()))?;
-    let request = ReleaseRequest {
-        policy: policies.join("payment-defaults-quarterly.toml"),
-        baseline: None,
-        input,
-        out,
-        scan: ScanOptions::default(),
-    };
-    let outcome = release(&request, &key, &mut SecureNoise, |_| {})?;
-    say(&describe(&outcome));
-    say(&format!("read {} for what the numbers mean", outcome.written.path.join("report.md").display()));
+    say(&format!("cellguard demo: synthetic extracts in {}, releases in {}", input_dir.display(), releases.display()));
+    for (i, (source, file_name, policy, rows)) in RELEASES.iter().enumerate() {
+        let input = input_dir.join(file_name);
+        let rows = (rows * args.rows / 300_000).max(1);
+        let file = std::fs::File::create(&input).map_err(|e| io("write a synthetic extract", e))?;
+        write_source(*source, rows, args.seed + i as u64, 2025, file)
+            .map_err(|e| io("write a synthetic extract", e))?;
+        let name = policy.trim_end_matches(".toml");
+        let request = ReleaseRequest {
+            policy: policies.join(policy),
+            baseline: None,
+            input,
+            out: releases.join(name),
+            scan: ScanOptions::default(),
+        };
+        let outcome = release(&request, &key, &mut SecureNoise, |_| {})?;
+        let m = &outcome.written.manifest;
+        let published = m.status_counts.get("published").copied().unwrap_or(0);
+        say(&format!(
+            "  {name}: {rows} rows -> {} cells x {} measures, {published} of {} values published, epsilon {:.2} per {} -> {}",
+            m.n_cells,
+            m.privacy_loss.len(),
+            m.n_rows,
+            m.total_epsilon,
+            m.unit_of_privacy,
+            outcome.written.path.display()
+        ));
+    }
+    say(&format!("each release folder has cells.csv (load in Power BI), report.md (for reviewers) and manifest.json; start with {}", releases.join("payment-defaults-quarterly/report.md").display()));
     Ok(())
 }

@@ -13,7 +13,7 @@ use cellguard_synth::{
 use super::{say, CliError};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Source {
+pub(super) enum Source {
     /// Payment-default entries (unit of privacy: person).
     PaymentDefaults,
     /// Youth chat conversations, one row each (unit of privacy: chat session).
@@ -50,42 +50,51 @@ pub struct SynthArgs {
     out: PathBuf,
 }
 
-pub fn execute(args: SynthArgs) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| CliError::usage(format!("{}: cannot write: {}", args.out.display(), e.kind()));
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).map_err(fail)?;
-    let (rows, seed, year) = (args.rows, args.seed, args.year);
-    let (rows, units) = match args.source {
+/// Writes `rows` synthetic rows of `source` to `file`; returns the rows written and a note on
+/// the units (persons, conversations, cards).
+pub(super) fn write_source(
+    source: Source,
+    rows: u64,
+    seed: u64,
+    year: i32,
+    file: std::fs::File,
+) -> std::io::Result<(u64, String)> {
+    Ok(match source {
         Source::PaymentDefaults => {
             let options = PaymentDefaultsOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
-            let persons = write_payment_defaults(&options, file).map_err(fail)?;
+            let persons = write_payment_defaults(&options, file)?;
             (rows, format!(" ({persons} persons)"))
         }
         Source::YouthChat => {
             let options = YouthChatOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
-            let conversations = write_youth_chat(&options, file).map_err(fail)?;
+            let conversations = write_youth_chat(&options, file)?;
             (rows, format!(" ({conversations} conversations)"))
         }
         Source::SportsLicences => {
             let options = SportsLicencesOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
-            let persons = write_sports_licences(&options, file).map_err(fail)?;
+            let persons = write_sports_licences(&options, file)?;
             (rows, format!(" ({persons} persons)"))
         }
         Source::FoodCards => {
             let options = FoodCardsOptions { rows, seed, year, postal_codes: helsinki_postal_codes() };
-            let cards = write_food_cards(&options, file).map_err(fail)?;
+            let cards = write_food_cards(&options, file)?;
             (rows, format!(" ({cards} cards)"))
         }
         Source::FoodAggregates => {
             let options = FoodAggregatesOptions { rows, seed, year, postal_codes: helsinki_postal_codes() };
-            let written = write_food_aggregates(&options, file).map_err(fail)?;
-            (written, String::new())
+            (write_food_aggregates(&options, file)?, String::new())
         }
         Source::AreaIndicators => {
             let options = AreaIndicatorsOptions { rows, seed, year, subareas: cellguard::bundled::subarea_codes() };
-            let written = write_area_indicators(&options, file).map_err(fail)?;
-            (written, String::new())
+            (write_area_indicators(&options, file)?, String::new())
         }
-    };
+    })
+}
+
+pub fn execute(args: SynthArgs) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError::usage(format!("{}: cannot write: {}", args.out.display(), e.kind()));
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).map_err(fail)?;
+    let (rows, units) = write_source(args.source, args.rows, args.seed, args.year, file).map_err(fail)?;
     say(&format!("wrote {rows} rows{units} to {}", args.out.display()));
     Ok(())
 }

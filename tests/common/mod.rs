@@ -201,3 +201,34 @@ pub fn sha256_hex(path: &Path) -> String {
     let digest = sha2::Sha256::digest(std::fs::read(path).unwrap());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The exact bounded table of `input` under `policy` (no noise, no baseline), through the
+/// library API with the test key.
+pub fn tabulate_file(policy: &Path, input: &Path) -> (cellguard_privacy::ReleasePlan, cellguard_privacy::BoundedTable) {
+    let plan = cellguard_privacy::load_policy(policy, None).unwrap();
+    let key = cellguard_ingest::PseudonymKey::from_bytes(TEST_KEY.as_bytes().to_vec()).unwrap();
+    let mut acc = cellguard_privacy::BoundingAccumulator::new(&plan);
+    cellguard_ingest::scan_file::<cellguard_privacy::PrivacyError>(
+        input,
+        &plan.schema,
+        &plan.mapper,
+        &cellguard_ingest::Pseudonymiser::new(&key),
+        cellguard_ingest::ScanOptions::default(),
+        |b| {
+            acc.absorb(&b);
+            Ok(())
+        },
+    )
+    .unwrap();
+    (plan, acc.finish())
+}
+
+/// The cell index of member indices `coords` in a plan's key set.
+pub fn cell_of(plan: &cellguard_privacy::ReleasePlan, coords: &[usize]) -> usize {
+    let radices: Vec<usize> = plan.mapper.dimensions.iter().map(|d| d.len()).collect();
+    assert_eq!(radices.len(), coords.len());
+    coords.iter().zip(&radices).fold(0, |acc, (c, r)| {
+        assert!(c < r);
+        acc * r + c
+    })
+}

@@ -227,14 +227,22 @@ fn parse_chunk(
     let mut tally = RejectTally::default();
     let mut scratch = Vec::new();
     let (mut rows, mut contributions) = (0u64, 0u64);
+    // Line numbers are counted here rather than taken from the csv reader, whose record
+    // positions lag by one line after CRLF line ends.
+    let (mut counted_to, mut newlines) = (0usize, 0u64);
     loop {
-        let line_before = reader.position().line();
         let outcome = match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => mapper.map(&record, pseudonymiser, &mut scratch, |c| parts[c.partition()].push(c)),
             Err(_) => RowOutcome::Reject(RejectKind::Malformed, None),
         };
-        let line = first_line + record.position().map_or(line_before, |p| p.line()) - 1;
+        let mut start = record.position().map_or(counted_to, |p| p.byte() as usize).clamp(counted_to, bytes.len());
+        while start < bytes.len() && (bytes[start] == b'\r' || bytes[start] == b'\n') {
+            start += 1;
+        }
+        newlines += bytes[counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+        counted_to = start;
+        let line = first_line + newlines;
         rows += 1;
         match outcome {
             RowOutcome::Used(_) => contributions += 1,

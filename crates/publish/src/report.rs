@@ -85,7 +85,14 @@ pub fn render(m: &Manifest) -> String {
         m.unit_of_privacy
     );
     let _ =
-        writeln!(s, "- The processing counts above are exact; they are for reviewers inside the secure environment.\n");
+        writeln!(s, "- The processing counts above are exact; they are for reviewers inside the secure environment.");
+    if m.unit_of_privacy == "chat-session" {
+        let _ = writeln!(
+            s,
+            "- The unit of privacy is a chat session, not a person: someone who returns in several sessions is protected per session, which is less than a person-level guarantee."
+        );
+    }
+    let _ = writeln!(s);
     let _ = writeln!(s, "## Files\n");
     for f in &m.files {
         let _ = writeln!(s, "- `{}`: {} bytes, SHA-256 `{}`", f.name, f.bytes, f.sha256);
