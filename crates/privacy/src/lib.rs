@@ -16,6 +16,7 @@ pub mod noise;
 pub mod plan;
 pub mod policy;
 pub mod release;
+pub mod sdc;
 pub mod table;
 
 pub use bounding::BoundingAccumulator;

@@ -1,0 +1,12 @@
+//! Statistical disclosure control: hierarchical tables with margins ([`hier`]), primary and
+//! secondary suppression ([`suppress`]), and the attacker audit ([`audit`]), which computes by
+//! linear programming the tightest interval an attacker can derive for every suppressed cell
+//! from the published cells, the table's additivity and non-negativity.
+
+pub mod audit;
+pub mod hier;
+pub mod suppress;
+
+pub use audit::{audit_intervals, Interval};
+pub use hier::{Constraint, DimTree, HierTable, Relation};
+pub use suppress::{primary_suppression, secondary_suppression, MeasureTable, PrimaryRules, Protection, SdcStatus, SumWithTop};
