@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use cellguard_ingest::{scan_file, IngestError, PseudonymKey, Pseudonymiser, RejectReason, ScanOptions, ScanSummary};
 use cellguard_privacy::{
-    load_baseline, load_policy, protect, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
+    load_baseline, load_policy, protect, protect_sdc, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
 };
 use cellguard_publish::{
     hex, write_release, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext, WrittenRelease,
@@ -224,8 +224,12 @@ pub fn release(
             reasons,
         });
     }
-    let table = accumulator.finish();
-    let protected = protect(&plan, table, noise)?;
+    let protected = if plan.sdc.is_some() {
+        let table = cellguard_privacy::sdc::tabulate(&plan, &accumulator);
+        protect_sdc(&plan, table)?
+    } else {
+        protect(&plan, accumulator.finish(), noise)?
+    };
     let context = ReleaseContext {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         created_utc: crate::timefmt::rfc3339(crate::timefmt::now_secs()),

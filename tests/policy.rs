@@ -16,7 +16,7 @@ fn check(ws: &Workspace, name: &str, edit: impl Fn(&str) -> String) -> common::O
 fn to_sdc(t: &str) -> String {
     let start = t.find("[protection]").unwrap();
     let mut s = t[..start].to_string();
-    s.push_str("[protection]\nmode = \"sdc\"\nmin_units_per_cell = 5\nsecondary_suppression = true\n\n[protection.dominance]\nn = 2\nk = 85\n");
+    s.push_str("[protection]\nmode = \"sdc\"\nmin_units_per_cell = 5\nsecondary_suppression = true\nprotection_percent = 30\n\n[protection.dominance]\nn = 2\nk = 85\n");
     // sdc adds no noise: no budget parameters.
     s.replace("epsilon = 0.5\n", "").replace("epsilon = 0.25\n", "")
 }

@@ -66,7 +66,7 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
         say(&format!(
             "  {name}: {rows} rows -> {} cells x {} measures, {published} of {} values published, epsilon {:.2} per {} -> {}",
             m.n_cells,
-            m.privacy_loss.len(),
+            m.measures.len(),
             m.n_rows,
             m.total_epsilon,
             m.unit_of_privacy,

@@ -112,21 +112,26 @@ pub fn set_threads(threads: usize) -> Result<(), CliError> {
 pub fn describe(outcome: &cellguard::pipeline::ReleaseOutcome) -> String {
     let m = &outcome.written.manifest;
     let mut lines = vec![format!("released `{}` to {}", m.release, outcome.written.path.display())];
-    let statuses: Vec<String> = m.status_counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let statuses: Vec<String> =
+        m.status_counts.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{n} {s}")).collect();
     lines.push(format!(
         "  {} cells x {} measures = {} values: {}",
         m.n_cells,
-        m.privacy_loss.len(),
+        m.measures.len(),
         m.n_rows,
         statuses.join(", ")
     ));
-    let eps: Vec<String> = m.privacy_loss.iter().map(|l| format!("{} {:.4}", l.measure, l.epsilon)).collect();
-    lines.push(format!(
-        "  epsilon spent: {} (total {:.4}, unit of privacy: {})",
-        eps.join(", "),
-        m.total_epsilon,
-        m.unit_of_privacy
-    ));
+    if m.privacy_loss.is_empty() {
+        lines.push(format!("  exact values under statistical disclosure control (unit: {})", m.unit_of_privacy));
+    } else {
+        let eps: Vec<String> = m.privacy_loss.iter().map(|l| format!("{} {:.4}", l.measure, l.epsilon)).collect();
+        lines.push(format!(
+            "  epsilon spent: {} (total {:.4}, unit of privacy: {})",
+            eps.join(", "),
+            m.total_epsilon,
+            m.unit_of_privacy
+        ));
+    }
     if let Some(i) = m.inputs.first() {
         lines.push(format!(
             "  input: {} rows read, {} used, {} rejected, {} outside the key set",

@@ -47,10 +47,10 @@ impl Hasher for PseudonymHasher {
 type UnitMap = HashMap<u64, Vec<CellAcc>, BuildHasherDefault<PseudonymHasher>>;
 
 #[derive(Debug, Clone, Copy)]
-struct CellAcc {
-    cell: u32,
-    records: u32,
-    sums: [i64; MAX_VALUES],
+pub(crate) struct CellAcc {
+    pub(crate) cell: u32,
+    pub(crate) records: u32,
+    pub(crate) sums: [i64; MAX_VALUES],
 }
 
 /// The priority of a (unit, cell) pair: SplitMix64's finaliser over both.
@@ -89,8 +89,8 @@ impl BoundingAccumulator {
     /// An empty accumulator for a plan's bounds, clamps and key set.
     pub fn new(plan: &ReleasePlan) -> BoundingAccumulator {
         let mut clamps = [None; MAX_VALUES];
-        for m in &plan.measures {
-            if let MeasureKind::Sum { value_slot, lower, upper, .. } = m.kind {
+        for (_, kind) in plan.measure_kinds() {
+            if let MeasureKind::Sum { value_slot, lower, upper, .. } = kind {
                 clamps[value_slot] = Some(Clamp { lower, upper });
             }
         }
@@ -130,6 +130,31 @@ impl BoundingAccumulator {
     pub fn absorb_one(&mut self, c: &Contribution) {
         let (bounds, clamps) = (self.bounds, self.clamps);
         self.partitions[c.partition()].add(c, &bounds, &clamps);
+    }
+
+    /// Each unit's bounded contributions: per kept cell, the counted records
+    /// (`min(records, max_records_per_cell)`) and the capped sums, in parallel over partitions.
+    pub(crate) fn units_par(&self) -> impl ParallelIterator<Item = Vec<(u32, u64, [i64; MAX_VALUES])>> + '_ {
+        let k = i64::from(self.bounds.max_records_per_cell);
+        let clamps = self.clamps;
+        self.partitions.par_iter().flat_map_iter(move |part| {
+            part.units.values().map(move |cells| {
+                cells
+                    .iter()
+                    .map(|acc| {
+                        let c = i64::from(acc.records).min(k);
+                        let mut sums = [0i64; MAX_VALUES];
+                        for (slot, clamp) in clamps.iter().enumerate() {
+                            if let Some(cl) = clamp {
+                                sums[slot] =
+                                    acc.sums[slot].clamp(c.saturating_mul(cl.lower), c.saturating_mul(cl.upper));
+                            }
+                        }
+                        (acc.cell, c as u64, sums)
+                    })
+                    .collect()
+            })
+        })
     }
 
     /// Tabulates the bounded contributions exactly.

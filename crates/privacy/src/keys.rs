@@ -117,6 +117,11 @@ impl ReleaseKeys {
         ReleaseKeys { dims }
     }
 
+    /// A key set from labelled dimensions (for tables with margins).
+    pub(crate) fn from_dimensions(dims: Vec<KeyDimension>) -> ReleaseKeys {
+        ReleaseKeys { dims }
+    }
+
     /// The dimensions.
     pub fn dimensions(&self) -> &[KeyDimension] {
         &self.dims

@@ -30,5 +30,5 @@ pub use policy::{
     check_policy, load_baseline, load_policy, Baseline, Finding, FindingKind, GuaranteeMode, Mechanism, PolicyCheck,
     UnitOfPrivacy,
 };
-pub use release::{protect, CellStatus, MeasureInfo, ProtectedRelease};
+pub use release::{protect, protect_sdc, CellStatus, MeasureInfo, NoiseInfo, ProtectedRelease, SdcSummary};
 pub use table::{BoundedTable, BoundingStats};

@@ -199,16 +199,52 @@ pub struct ReleasePlan {
     pub measures: Vec<MeasurePlan>,
     /// The guarantee mode.
     pub mode: GuaranteeMode,
-    /// The noise mechanism.
-    pub mechanism: Mechanism,
-    /// The noisy threshold.
-    pub threshold: NoisyThreshold,
+    /// The noise mechanism (`dp` mode).
+    pub mechanism: Option<Mechanism>,
+    /// The noisy threshold (`dp` mode).
+    pub threshold: Option<NoisyThreshold>,
+    /// The SDC rules and measures (`sdc` mode); `measures` is then empty.
+    pub sdc: Option<SdcPlan>,
+}
+
+/// Margins added to an `sdc` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Margins {
+    /// Area levels above the released one to add, finest first.
+    pub area_levels: Vec<cellguard_ingest::AreaLevel>,
+    /// A total over age bands.
+    pub age_total: bool,
+    /// A total over periods.
+    pub period_total: bool,
+}
+
+/// An `sdc` release: exact values, primary and secondary suppression, audited.
+#[derive(Debug, Clone)]
+pub struct SdcPlan {
+    /// Measures in output order.
+    pub measures: Vec<(String, MeasureKind)>,
+    /// The primary rules.
+    pub rules: crate::sdc::PrimaryRules,
+    /// Whether secondary suppression is applied.
+    pub secondary: bool,
+    /// The protection required for primary cells.
+    pub protection: crate::sdc::Protection,
+    /// Margins.
+    pub margins: Margins,
 }
 
 impl ReleasePlan {
-    /// Number of cells in the key set.
+    /// Number of inner cells in the key set (without margins).
     pub fn n_cells(&self) -> usize {
         self.mapper.dimensions.iter().map(|d| d.len()).product()
+    }
+
+    /// Every measure's name and kind, in output order, whatever the mode.
+    pub fn measure_kinds(&self) -> Vec<(String, MeasureKind)> {
+        match &self.sdc {
+            Some(s) => s.measures.clone(),
+            None => self.measures.iter().map(|m| (m.name.clone(), m.kind)).collect(),
+        }
     }
 
     /// Total ε of the release under basic sequential composition of its measures (pure DP:

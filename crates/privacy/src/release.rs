@@ -7,6 +7,11 @@ use crate::keys::ReleaseKeys;
 use crate::noise::NoiseSource;
 use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan};
 use crate::policy::{GuaranteeMode, Mechanism, UnitOfPrivacy};
+use crate::sdc::hier::{Constraint, DimTree, Relation};
+use crate::sdc::suppress::Secondary;
+use crate::sdc::{
+    audit_intervals, primary_suppression, secondary_suppression, Cubes, MeasureTable, SdcStatus, SdcTable, SumWithTop,
+};
 use crate::table::{BoundedTable, BoundingStats};
 
 /// The status of one published value.
@@ -16,6 +21,14 @@ pub enum CellStatus {
     Published,
     /// Suppressed because the cell's noisy threshold count is below the policy's minimum.
     SuppressedNoisyThreshold,
+    /// Suppressed: fewer contributing units than the minimum (primary).
+    SuppressedPrimaryFrequency,
+    /// Suppressed: a sum dominated by its largest contributors (primary).
+    SuppressedPrimaryDominance,
+    /// Suppressed: the p % rule (primary).
+    SuppressedPrimaryPPercent,
+    /// Suppressed to protect primary cells (secondary).
+    SuppressedSecondary,
 }
 
 impl CellStatus {
@@ -24,11 +37,22 @@ impl CellStatus {
         match self {
             CellStatus::Published => "published",
             CellStatus::SuppressedNoisyThreshold => "suppressed_noisy_threshold",
+            CellStatus::SuppressedPrimaryFrequency => "suppressed_primary_frequency",
+            CellStatus::SuppressedPrimaryDominance => "suppressed_primary_dominance",
+            CellStatus::SuppressedPrimaryPPercent => "suppressed_primary_p_percent",
+            CellStatus::SuppressedSecondary => "suppressed_secondary",
         }
     }
 
     /// Every status, in output order.
-    pub const ALL: [CellStatus; 2] = [CellStatus::Published, CellStatus::SuppressedNoisyThreshold];
+    pub const ALL: [CellStatus; 6] = [
+        CellStatus::Published,
+        CellStatus::SuppressedNoisyThreshold,
+        CellStatus::SuppressedPrimaryFrequency,
+        CellStatus::SuppressedPrimaryDominance,
+        CellStatus::SuppressedPrimaryPPercent,
+        CellStatus::SuppressedSecondary,
+    ];
 }
 
 /// Public facts about one released measure.
@@ -40,6 +64,15 @@ pub struct MeasureInfo {
     pub kind: &'static str,
     /// Decimal places of values (2 for euros in cents).
     pub decimals: u32,
+    /// The noise of a `dp` release; `None` for exact (`sdc`) values.
+    pub noise: Option<NoiseInfo>,
+    /// Whether true values are known to be non-negative (the interval is cut at 0).
+    pub non_negative: bool,
+}
+
+/// The calibrated noise of one measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoiseInfo {
     /// ε spent, as opendp's privacy map reports it.
     pub epsilon: f64,
     /// ε the policy allowed.
@@ -52,8 +85,32 @@ pub struct MeasureInfo {
     pub noise_sd: f64,
     /// 95 % interval half-width in exact units.
     pub ci95_half_width: i64,
-    /// Whether true values are known to be non-negative (the interval is cut at 0).
-    pub non_negative: bool,
+}
+
+/// What SDC did, for the manifest and report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdcSummary {
+    /// Minimum contributing units.
+    pub min_units: u64,
+    /// Dominance rule.
+    pub dominance: Option<(u32, f64)>,
+    /// p % rule.
+    pub p_percent: Option<f64>,
+    /// Protection ratio required of primary cells.
+    pub protection_ratio: f64,
+    /// Whether secondary suppression ran.
+    pub secondary: bool,
+    /// Rounds of the audit loop.
+    pub rounds: usize,
+    /// Primary cells.
+    pub primary_cells: u64,
+    /// Secondary cells.
+    pub secondary_cells: u64,
+    /// Sum of the first measure's values in secondary cells (information lost).
+    pub secondary_value: f64,
+    /// The smallest protection achieved among primary cells, as a fraction of the value
+    /// (distance to the nearer interval end divided by the value); infinite with no primaries.
+    pub min_protection: f64,
 }
 
 /// A release that passed every protection step. Only this crate can construct one.
@@ -63,13 +120,14 @@ pub struct ProtectedRelease {
     description: String,
     unit_of_privacy: UnitOfPrivacy,
     mode: GuaranteeMode,
-    mechanism: Mechanism,
+    mechanism: Option<Mechanism>,
     keys: ReleaseKeys,
     measures: Vec<MeasureInfo>,
     values: Vec<Vec<Option<i64>>>,
     status: Vec<Vec<CellStatus>>,
-    threshold_measure: String,
-    threshold_min: i64,
+    threshold: Option<(String, i64)>,
+    sdc: Option<SdcSummary>,
+    trees: Option<Vec<DimTree>>,
     bounds: ContributionBounds,
     bounding: BoundingStats,
     noise_secure: bool,
@@ -103,6 +161,9 @@ pub fn protect(
     if table.bounds() != plan.bounds {
         return Err(mismatch("different contribution bounds"));
     }
+    let Some(threshold) = plan.threshold else {
+        return Err(mismatch("the plan has no noisy threshold (not a dp plan)"));
+    };
     let mut noisy: Vec<Vec<i64>> = Vec::with_capacity(plan.measures.len());
     let mut infos = Vec::with_capacity(plan.measures.len());
     for m in &plan.measures {
@@ -128,19 +189,21 @@ pub fn protect(
             name: m.name.clone(),
             kind,
             decimals,
-            epsilon: m.epsilon,
-            epsilon_allowed: m.epsilon_allowed,
-            sensitivity: m.sensitivity,
-            noise_scale: m.scale,
-            noise_sd: m.noise_sd(),
-            ci95_half_width: m.ci95_half_width(),
+            noise: Some(NoiseInfo {
+                epsilon: m.epsilon,
+                epsilon_allowed: m.epsilon_allowed,
+                sensitivity: m.sensitivity,
+                noise_scale: m.scale,
+                noise_sd: m.noise_sd(),
+                ci95_half_width: m.ci95_half_width(),
+            }),
             non_negative,
         });
     }
-    let gate = &noisy[plan.threshold.measure];
+    let gate = &noisy[threshold.measure];
     let cell_status: Vec<CellStatus> = gate
         .iter()
-        .map(|v| if *v < plan.threshold.min { CellStatus::SuppressedNoisyThreshold } else { CellStatus::Published })
+        .map(|v| if *v < threshold.min { CellStatus::SuppressedNoisyThreshold } else { CellStatus::Published })
         .collect();
     let values = noisy
         .into_iter()
@@ -158,11 +221,186 @@ pub fn protect(
         measures: infos,
         status: vec![cell_status; plan.measures.len()],
         values,
-        threshold_measure: plan.measures[plan.threshold.measure].name.clone(),
-        threshold_min: plan.threshold.min,
+        threshold: Some((plan.measures[threshold.measure].name.clone(), threshold.min)),
+        sdc: None,
+        trees: None,
         bounds: plan.bounds,
         bounding: table.stats(),
         noise_secure: noise.is_secure(),
+    })
+}
+
+fn sdc_status(s: SdcStatus) -> CellStatus {
+    match s {
+        SdcStatus::Published => CellStatus::Published,
+        SdcStatus::PrimaryFrequency => CellStatus::SuppressedPrimaryFrequency,
+        SdcStatus::PrimaryDominance => CellStatus::SuppressedPrimaryDominance,
+        SdcStatus::PrimaryPPercent => CellStatus::SuppressedPrimaryPPercent,
+        SdcStatus::Secondary => CellStatus::SuppressedSecondary,
+    }
+}
+
+/// Protects an exact table with margins by statistical disclosure control: primary
+/// suppression, secondary suppression (when the policy asks) and a final attacker audit of
+/// every primary cell in every measure's table.
+///
+/// The audit models what the published table tells an attacker: the published values, each
+/// constraint (sums add up; distinct counts add up where the data shows no unit in two
+/// children, and are bounded otherwise), non-negativity, and the published reason codes (a
+/// cell marked `suppressed_primary_frequency` holds between 1 and `min_units_per_cell − 1`
+/// units). The release is refused if any primary cell can be narrowed to less than its
+/// required protection.
+pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelease, PrivacyError> {
+    let Some(sdc) = &plan.sdc else {
+        return Err(mismatch("the plan has no SDC rules (not an sdc plan)"));
+    };
+    let n = table.hier.n_cells();
+    let values: Vec<Vec<f64>> = sdc
+        .measures
+        .iter()
+        .map(|(_, kind)| match kind {
+            MeasureKind::CountUnits => table.units.iter().map(|v| *v as f64).collect(),
+            MeasureKind::CountRecords => table.records.iter().map(|v| *v as f64).collect(),
+            MeasureKind::Sum { value_slot, .. } => table.sums[*value_slot].iter().map(|s| s.total as f64).collect(),
+        })
+        .collect();
+    let sum_tops: Vec<Vec<SumWithTop>> = sdc
+        .measures
+        .iter()
+        .filter_map(|(_, kind)| match kind {
+            MeasureKind::Sum { value_slot, .. } => Some(table.sums[*value_slot].clone()),
+            _ => None,
+        })
+        .collect();
+    let primary = primary_suppression(&table.units, &sum_tops, &sdc.rules);
+    let constraints = table.hier.constraints();
+    let equal = vec![Relation::Equal; constraints.len()];
+    // A published frequency reason tells the attacker the count is between 1 and min − 1.
+    let min = sdc.rules.min_units as f64;
+    let known: Vec<(f64, f64)> = primary
+        .iter()
+        .map(|s| if *s == SdcStatus::PrimaryFrequency { (1.0, (min - 1.0).max(1.0)) } else { (0.0, f64::INFINITY) })
+        .collect();
+    let tables: Vec<MeasureTable<'_>> = sdc
+        .measures
+        .iter()
+        .zip(&values)
+        .map(|((_, kind), v)| MeasureTable {
+            values: v,
+            relations: if *kind == MeasureKind::CountUnits { &table.unit_relations } else { &equal },
+            protection: sdc.protection,
+            known: (*kind == MeasureKind::CountUnits).then_some(known.as_slice()),
+        })
+        .collect();
+    let cost: Vec<f64> = table.units.iter().map(|u| *u as f64).collect();
+    let outcome = if sdc.secondary {
+        secondary_suppression(&table.hier, &primary, &tables, &cost)
+    } else {
+        Secondary { status: primary.clone(), unprotected: Vec::new(), rounds: 0 }
+    };
+    // The final audit: every primary cell, every measure. A hypercube certificate proves a
+    // cell protected without a linear program; the others get the exact LP audit.
+    let hidden: Vec<bool> = outcome.status.iter().map(|s| s.is_suppressed()).collect();
+    let cubes = Cubes::new(&table.hier, &constraints);
+    let targets: Vec<usize> =
+        (0..n).filter(|c| primary[*c].is_primary() && !cubes.certified(*c, &tables, &hidden)).collect();
+    let mut unprotected = std::collections::BTreeSet::new();
+    let mut min_protection = f64::INFINITY;
+    for t in &tables {
+        let cs: Vec<(Constraint, Relation)> = constraints.iter().cloned().zip(t.relations.iter().copied()).collect();
+        let intervals = audit_intervals(t.values, &hidden, &cs, &targets, t.known);
+        for (cell, i) in targets.iter().zip(&intervals) {
+            if !t.protected(*cell, i) {
+                unprotected.insert(*cell);
+            }
+            let v = t.values[*cell];
+            if v > 0.0 {
+                min_protection = min_protection.min(((v - i.lo).min(i.hi - v) / v).max(0.0));
+            }
+        }
+    }
+    let keys = ReleaseKeys::from_dimensions(table.keys.clone());
+    if !unprotected.is_empty() {
+        let mut coords = Vec::new();
+        let names: Vec<String> = unprotected
+            .iter()
+            .take(10)
+            .map(|cell| {
+                keys.coordinates(*cell, &mut coords);
+                keys.dimensions()
+                    .iter()
+                    .zip(&coords)
+                    .map(|(d, i)| d.members[*i].code.clone())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect();
+        return Err(PrivacyError::new(PrivacyErrorKind::Refused {
+            message: format!(
+                "the attacker audit can narrow {} primary cell(s) to less than the required protection (first: {}); nothing was released",
+                unprotected.len(),
+                names.join(", ")
+            ),
+        }));
+    }
+    let status: Vec<CellStatus> = outcome.status.iter().map(|s| sdc_status(*s)).collect();
+    let count = |f: fn(&SdcStatus) -> bool| outcome.status.iter().filter(|s| f(s)).count() as u64;
+    let secondary_value: f64 = (0..n)
+        .filter(|c| outcome.status[*c] == SdcStatus::Secondary)
+        .map(|c| values.first().map_or(0.0, |v| v[c]))
+        .sum();
+    let infos: Vec<MeasureInfo> = sdc
+        .measures
+        .iter()
+        .map(|(name, kind)| {
+            let (kind_name, decimals, non_negative) = match kind {
+                MeasureKind::CountUnits => ("count-units", 0, true),
+                MeasureKind::CountRecords => ("count-records", 0, true),
+                MeasureKind::Sum { lower, scale, .. } => ("sum", *scale, *lower >= 0),
+            };
+            MeasureInfo { name: name.clone(), kind: kind_name, decimals, noise: None, non_negative }
+        })
+        .collect();
+    let exact: Vec<Vec<i64>> = sdc
+        .measures
+        .iter()
+        .map(|(_, kind)| match kind {
+            MeasureKind::CountUnits => table.units.iter().map(|v| *v as i64).collect(),
+            MeasureKind::CountRecords => table.records.iter().map(|v| *v as i64).collect(),
+            MeasureKind::Sum { value_slot, .. } => table.sums[*value_slot].iter().map(|s| s.total).collect(),
+        })
+        .collect();
+    let published: Vec<Vec<Option<i64>>> = exact
+        .into_iter()
+        .map(|vals| vals.into_iter().zip(&status).map(|(v, s)| (*s == CellStatus::Published).then_some(v)).collect())
+        .collect();
+    Ok(ProtectedRelease {
+        name: plan.name.clone(),
+        description: plan.description.clone(),
+        unit_of_privacy: plan.unit_of_privacy,
+        mode: plan.mode,
+        mechanism: None,
+        keys,
+        measures: infos,
+        status: vec![status; sdc.measures.len()],
+        values: published,
+        threshold: None,
+        sdc: Some(SdcSummary {
+            min_units: sdc.rules.min_units,
+            dominance: sdc.rules.dominance,
+            p_percent: sdc.rules.p_percent,
+            protection_ratio: sdc.protection.ratio,
+            secondary: sdc.secondary,
+            rounds: outcome.rounds,
+            primary_cells: count(|s| s.is_primary()),
+            secondary_cells: count(|s| *s == SdcStatus::Secondary),
+            secondary_value,
+            min_protection,
+        }),
+        trees: Some(table.hier.dims().to_vec()),
+        bounds: plan.bounds,
+        bounding: BoundingStats::default(),
+        noise_secure: true,
     })
 }
 
@@ -183,8 +421,8 @@ impl ProtectedRelease {
     pub fn mode(&self) -> GuaranteeMode {
         self.mode
     }
-    /// The noise mechanism.
-    pub fn mechanism(&self) -> Mechanism {
+    /// The noise mechanism (`None` for `sdc`).
+    pub fn mechanism(&self) -> Option<Mechanism> {
         self.mechanism
     }
     /// The labelled key set.
@@ -207,9 +445,17 @@ impl ProtectedRelease {
     pub fn n_cells(&self) -> usize {
         self.keys.n_cells()
     }
-    /// The noisy threshold: measure name and minimum.
-    pub fn threshold(&self) -> (&str, i64) {
-        (&self.threshold_measure, self.threshold_min)
+    /// The noisy threshold: measure name and minimum (`dp` releases).
+    pub fn threshold(&self) -> Option<(&str, i64)> {
+        self.threshold.as_ref().map(|(m, v)| (m.as_str(), *v))
+    }
+    /// Each dimension's tree of members and margins (`sdc` releases), in key order.
+    pub fn trees(&self) -> Option<&[DimTree]> {
+        self.trees.as_deref()
+    }
+    /// What SDC did (`sdc` releases).
+    pub fn sdc(&self) -> Option<&SdcSummary> {
+        self.sdc.as_ref()
     }
     /// The contribution bounds.
     pub fn bounds(&self) -> ContributionBounds {
@@ -225,7 +471,7 @@ impl ProtectedRelease {
     }
     /// Total ε (basic composition of the measures).
     pub fn total_epsilon(&self) -> f64 {
-        self.measures.iter().map(|m| m.epsilon).sum()
+        self.measures.iter().filter_map(|m| m.noise.as_ref()).map(|n| n.epsilon).sum()
     }
     /// Counts of values by status.
     pub fn status_counts(&self) -> Vec<(CellStatus, u64)> {

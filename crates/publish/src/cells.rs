@@ -84,19 +84,27 @@ pub fn write_cells<W: std::io::Write>(release: &ProtectedRelease, out: W) -> csv
             }
             row.push(info.name.clone());
             let status = release.status(m, cell);
-            match (status, release.value(m, cell)) {
-                (CellStatus::Published, Some(v)) => {
-                    let h = info.ci95_half_width;
+            match (status, release.value(m, cell), &info.noise) {
+                (CellStatus::Published, Some(v), Some(noise)) => {
+                    let h = noise.ci95_half_width;
                     let mut low = v.saturating_sub(h);
                     if info.non_negative {
                         low = low.max(0);
                     }
                     row.push(format_fixed(v, info.decimals));
                     row.push(status.code().to_string());
-                    row.push(format_param(info.noise_scale, info.decimals));
-                    row.push(format_param(info.noise_sd, info.decimals));
+                    row.push(format_param(noise.noise_scale, info.decimals));
+                    row.push(format_param(noise.noise_sd, info.decimals));
                     row.push(format_fixed(low, info.decimals));
                     row.push(format_fixed(v.saturating_add(h), info.decimals));
+                }
+                (CellStatus::Published, Some(v), None) => {
+                    // An exact (SDC) value: no noise, no interval.
+                    row.push(format_fixed(v, info.decimals));
+                    row.push(status.code().to_string());
+                    for _ in 0..4 {
+                        row.push(String::new());
+                    }
                 }
                 _ => {
                     row.push(String::new());

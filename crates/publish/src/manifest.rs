@@ -96,6 +96,65 @@ pub struct MeasureLoss {
     pub mechanism_scale: f64,
 }
 
+/// One released measure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasureEntry {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Decimal places of its values.
+    pub decimals: u32,
+}
+
+/// One node of a dimension's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// The member code as in `cells.csv`.
+    pub code: String,
+    /// The index of its parent node in this dimension, if any.
+    pub parent: Option<usize>,
+}
+
+/// One dimension's structure, for the attacker audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DimensionEntry {
+    /// The dimension's name.
+    pub name: String,
+    /// The column of `cells.csv` holding its codes.
+    pub code_column: String,
+    /// Its nodes in key order.
+    pub nodes: Vec<NodeEntry>,
+}
+
+/// What statistical disclosure control did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SdcEntry {
+    /// Minimum contributing units per published cell.
+    pub min_units_per_cell: u64,
+    /// The (n, k) dominance rule, if any.
+    pub dominance: Option<(u32, f64)>,
+    /// The p % rule, if any.
+    pub p_percent: Option<f64>,
+    /// Protection required of primary cells, as a fraction of their value.
+    pub protection_ratio: f64,
+    /// Whether secondary suppression ran.
+    pub secondary_suppression: bool,
+    /// Rounds of the audit loop.
+    pub audit_rounds: usize,
+    /// Primary suppressions.
+    pub primary_cells: u64,
+    /// Secondary suppressions.
+    pub secondary_cells: u64,
+    /// Sum of the first measure over secondary cells (value hidden to protect others).
+    pub secondary_value: f64,
+    /// The smallest protection the final audit found for a primary cell, as a fraction of its
+    /// value; at least `protection_ratio` (null when there are no primary cells).
+    pub min_protection_achieved: Option<f64>,
+    /// The table's structure, so that `cellguard audit` can rebuild the constraints.
+    pub dimensions: Vec<DimensionEntry>,
+}
+
 /// The manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -131,12 +190,16 @@ pub struct Manifest {
     pub accuracy_method: String,
     /// Contribution bounds.
     pub bounds: BTreeMap<String, u64>,
-    /// Privacy loss per measure.
+    /// The measures, in output order.
+    pub measures: Vec<MeasureEntry>,
+    /// Privacy loss per noisy measure (empty for `sdc`).
     pub privacy_loss: Vec<MeasureLoss>,
     /// Total ε (basic composition).
     pub total_epsilon: f64,
-    /// The noisy threshold rule.
-    pub noisy_threshold: BTreeMap<String, String>,
+    /// The noisy threshold rule (`dp`).
+    pub noisy_threshold: Option<BTreeMap<String, String>>,
+    /// What statistical disclosure control did (`sdc`).
+    pub sdc: Option<SdcEntry>,
     /// Cells in the key set.
     pub n_cells: u64,
     /// Rows in `cells.csv` (cells × measures).
@@ -151,7 +214,9 @@ pub struct Manifest {
 
 /// Describes the noise source.
 pub fn noise_source(release: &ProtectedRelease) -> String {
-    if release.noise_is_secure() {
+    if release.sdc().is_some() {
+        "none: exact values protected by statistical disclosure control".to_string()
+    } else if release.noise_is_secure() {
         "opendp discrete Laplace sampler (exact, OS-seeded cryptographically secure randomness)".to_string()
     } else {
         "FAKE TEST NOISE - NOT PRIVATE - DO NOT PUBLISH".to_string()
@@ -161,11 +226,45 @@ pub fn noise_source(release: &ProtectedRelease) -> String {
 /// The guarantee in plain words.
 pub fn guarantee_text(release: &ProtectedRelease) -> String {
     let unit = release.unit_of_privacy().name();
+    if let Some(s) = release.sdc() {
+        return format!(
+            "Statistical disclosure control on exact values: no published cell has between 1 and {} contributing {unit}s{}{}; {}. An attacker audit by linear programming over the published table, its totals and non-negativity found every primary cell protected by at least {:.0} % of its value. This is a rule-based protection, not a differential-privacy guarantee: it does not bound what several releases reveal together.",
+            s.min_units.saturating_sub(1),
+            s.dominance.map(|(n, k)| format!("; no sum is dominated by its {n} largest contributors beyond {k} %")).unwrap_or_default(),
+            s.p_percent.map(|p| format!("; the p % rule holds with p = {p}")).unwrap_or_default(),
+            if s.secondary { "secondary suppression hides further cells so that suppressed ones cannot be recovered from totals" } else { "no secondary suppression was applied" },
+            s.protection_ratio * 100.0,
+        );
+    }
     format!(
         "{total:.4}-differential privacy (pure, epsilon = {total:.4}) for every {unit}: adding or removing all records of any one {unit} changes the probability of any published output by at most a factor of e^{total:.4} (about {factor:.2}). This holds for the published values and the suppression pattern together. It assumes the bounds in this manifest; the exact processing counts (rows read, rejected, bounded) are not covered.",
         total = release.total_epsilon(),
         factor = release.total_epsilon().exp(),
     )
+}
+
+/// The dimensions' trees with their codes and the `cells.csv` column of each.
+fn structure(release: &ProtectedRelease) -> Vec<DimensionEntry> {
+    let trees = release.trees().unwrap_or_default();
+    release
+        .keys()
+        .dimensions()
+        .iter()
+        .zip(trees)
+        .map(|(d, t)| DimensionEntry {
+            name: d.name.clone(),
+            code_column: match d.kind {
+                cellguard_privacy::KeyKind::Area | cellguard_privacy::KeyKind::Code => format!("{}_code", d.name),
+                _ => d.name.clone(),
+            },
+            nodes: d
+                .members
+                .iter()
+                .zip(&t.parent)
+                .map(|(m, p)| NodeEntry { code: m.code.clone(), parent: p.map(|p| p as usize) })
+                .collect(),
+        })
+        .collect()
 }
 
 pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u64, files: Vec<FileDigest>) -> Manifest {
@@ -182,8 +281,8 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
         classifications: ctx.classifications.clone(),
         inputs: ctx.inputs.clone(),
         unit_of_privacy: release.unit_of_privacy().name().to_string(),
-        mode: "dp".to_string(),
-        mechanism: "discrete-laplace".to_string(),
+        mode: release.mode().name().to_string(),
+        mechanism: release.mechanism().map_or("none", |m| m.name()).to_string(),
         noise_source: noise_source(release),
         guarantee: guarantee_text(release),
         accuracy_method: "noise_sd = sqrt(2a)/(1-a) with a = exp(-1/scale) (discrete Laplace); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_laplacian_scale_to_accuracy; for non-negative measures the lower end is cut at 0".to_string(),
@@ -191,28 +290,46 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             ("max_cells_per_unit".to_string(), u64::from(bounds.max_cells_per_unit)),
             ("max_records_per_cell".to_string(), u64::from(bounds.max_records_per_cell)),
         ]),
+        measures: release
+            .measures()
+            .iter()
+            .map(|m| MeasureEntry { name: m.name.clone(), kind: m.kind.to_string(), decimals: m.decimals })
+            .collect(),
         privacy_loss: release
             .measures()
             .iter()
-            .map(|m| MeasureLoss {
+            .filter_map(|m| m.noise.as_ref().map(|n| (m, n)))
+            .map(|(m, n)| MeasureLoss {
                 measure: m.name.clone(),
                 kind: m.kind.to_string(),
-                epsilon: m.epsilon,
-                epsilon_allowed: m.epsilon_allowed,
-                sensitivity: m.sensitivity as f64 / unit(m.decimals),
-                noise_scale: m.noise_scale / unit(m.decimals),
-                noise_sd: m.noise_sd / unit(m.decimals),
-                ci95_half_width: m.ci95_half_width as f64 / unit(m.decimals),
+                epsilon: n.epsilon,
+                epsilon_allowed: n.epsilon_allowed,
+                sensitivity: n.sensitivity as f64 / unit(m.decimals),
+                noise_scale: n.noise_scale / unit(m.decimals),
+                noise_sd: n.noise_sd / unit(m.decimals),
+                ci95_half_width: n.ci95_half_width as f64 / unit(m.decimals),
                 exact_decimals: m.decimals,
-                mechanism_sensitivity: m.sensitivity,
-                mechanism_scale: m.noise_scale,
+                mechanism_sensitivity: n.sensitivity,
+                mechanism_scale: n.noise_scale,
             })
             .collect(),
         total_epsilon: release.total_epsilon(),
-        noisy_threshold: BTreeMap::from([
-            ("measure".to_string(), release.threshold().0.to_string()),
-            ("min".to_string(), release.threshold().1.to_string()),
-        ]),
+        noisy_threshold: release.threshold().map(|(measure, min)| {
+            BTreeMap::from([("measure".to_string(), measure.to_string()), ("min".to_string(), min.to_string())])
+        }),
+        sdc: release.sdc().map(|s| SdcEntry {
+            min_units_per_cell: s.min_units,
+            dominance: s.dominance,
+            p_percent: s.p_percent,
+            protection_ratio: s.protection_ratio,
+            secondary_suppression: s.secondary,
+            audit_rounds: s.rounds,
+            primary_cells: s.primary_cells,
+            secondary_cells: s.secondary_cells,
+            secondary_value: s.secondary_value,
+            min_protection_achieved: s.min_protection.is_finite().then_some(s.min_protection),
+            dimensions: structure(release),
+        }),
         n_cells: release.n_cells() as u64,
         n_rows,
         status_counts: release.status_counts().into_iter().map(|(s, n)| (s.code().to_string(), n)).collect(),

@@ -25,32 +25,71 @@ pub fn render(m: &Manifest) -> String {
     let _ = writeln!(s, "- Unit of privacy: **{}**.", m.unit_of_privacy);
     let _ = writeln!(s, "- Guarantee mode: `{}`, mechanism `{}`.", m.mode, m.mechanism);
     let _ = writeln!(s, "- {}\n", m.guarantee);
-    let _ = writeln!(s, "Contribution bounds: each {} counts in at most {} cells and with at most {} records per cell; summed values are clamped per record.\n",
-        m.unit_of_privacy,
-        m.bounds.get("max_cells_per_unit").copied().unwrap_or(0),
-        m.bounds.get("max_records_per_cell").copied().unwrap_or(0));
-    let _ = writeln!(s, "## Privacy loss and accuracy per measure\n");
-    let _ = writeln!(s, "| measure | kind | epsilon | sensitivity | noise sd | 95% interval ± |");
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
-    for l in &m.privacy_loss {
+    if m.bounds.values().all(|b| *b < u64::from(u32::MAX)) {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.4} | {} | {:.2} | {} |",
-            l.measure, l.kind, l.epsilon, l.sensitivity, l.noise_sd, l.ci95_half_width
+            "Contribution bounds: each {} counts in at most {} cells and with at most {} records per cell; summed values are clamped per record.\n",
+            m.unit_of_privacy,
+            m.bounds.get("max_cells_per_unit").copied().unwrap_or(0),
+            m.bounds.get("max_records_per_cell").copied().unwrap_or(0)
         );
     }
-    let _ = writeln!(s, "\nTotal epsilon (the measures add up): **{:.4}**.\n", m.total_epsilon);
+    if !m.privacy_loss.is_empty() {
+        let _ = writeln!(s, "## Privacy loss and accuracy per measure\n");
+        let _ = writeln!(s, "| measure | kind | epsilon | sensitivity | noise sd | 95% interval ± |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
+        for l in &m.privacy_loss {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.4} | {} | {:.2} | {} |",
+                l.measure, l.kind, l.epsilon, l.sensitivity, l.noise_sd, l.ci95_half_width
+            );
+        }
+        let _ = writeln!(s, "\nTotal epsilon (the measures add up): **{:.4}**.\n", m.total_epsilon);
+    }
     let _ = writeln!(s, "## Suppression\n");
-    let _ = writeln!(s, "A cell is suppressed (all its measures) when its noisy `{}` is below {}. The decision uses only noisy values, so it does not weaken the guarantee.\n",
-        m.noisy_threshold.get("measure").map_or("", String::as_str),
-        m.noisy_threshold.get("min").map_or("", String::as_str));
+    if let Some(t) = &m.noisy_threshold {
+        let _ = writeln!(
+            s,
+            "A cell is suppressed (all its measures) when its noisy `{}` is below {}. The decision uses only noisy values, so it does not weaken the guarantee.\n",
+            t.get("measure").map_or("", String::as_str),
+            t.get("min").map_or("", String::as_str)
+        );
+    }
+    if let Some(sdc) = &m.sdc {
+        let _ = writeln!(
+            s,
+            "Primary suppression: cells with 1 to {} contributing units{}{}. {} primary cells.",
+            sdc.min_units_per_cell.saturating_sub(1),
+            sdc.dominance
+                .map(|(n, k)| format!("; sums whose {n} largest contributions exceed {k} % of the total"))
+                .unwrap_or_default(),
+            sdc.p_percent.map(|p| format!("; sums failing the p % rule with p = {p}")).unwrap_or_default(),
+            sdc.primary_cells
+        );
+        let _ = writeln!(
+            s,
+            "\nSecondary suppression: {} further cells (together {} in `{}`) were hidden so that no primary cell can be narrowed by an attacker to within {:.0} % of its value, in {} audit rounds.",
+            sdc.secondary_cells,
+            sdc.secondary_value,
+            m.measures.first().map_or("", |x| x.name.as_str()),
+            sdc.protection_ratio * 100.0,
+            sdc.audit_rounds
+        );
+        if let Some(p) = sdc.min_protection_achieved {
+            let _ = writeln!(
+                s,
+                "\nAttacker audit (linear programming over the published cells, totals and non-negativity, knowing the published reason codes): the least-protected primary cell can only be placed within ±{:.0} % of its value.\n",
+                p * 100.0
+            );
+        }
+    }
     let _ = writeln!(s, "| status | values |");
     let _ = writeln!(s, "|---|---:|");
     for (status, n) in &m.status_counts {
         let _ = writeln!(s, "| {status} | {n} |");
     }
-    let _ =
-        writeln!(s, "\n{} cells × {} measures = {} rows in `cells.csv`.\n", m.n_cells, m.privacy_loss.len(), m.n_rows);
+    let _ = writeln!(s, "\n{} cells × {} measures = {} rows in `cells.csv`.\n", m.n_cells, m.measures.len(), m.n_rows);
     let _ = writeln!(
         s,
         "## Inputs (processing counts, exact — not covered by the guarantee; keep inside the secure environment)\n"

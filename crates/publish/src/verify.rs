@@ -64,7 +64,7 @@ pub fn verify_release(dir: &Path) -> Result<VerifyReport, PublishError> {
         *counts.entry(s.to_string()).or_default() += 1;
         rows += 1;
     }
-    if rows != manifest.n_rows || rows != manifest.n_cells * manifest.privacy_loss.len() as u64 {
+    if rows != manifest.n_rows || rows != manifest.n_cells * manifest.measures.len() as u64 {
         return Err(invalid(format!("cells.csv has {rows} rows; the manifest says {}", manifest.n_rows)));
     }
     for (status, n) in &manifest.status_counts {

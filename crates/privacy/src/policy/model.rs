@@ -39,8 +39,8 @@ pub struct PolicyFile {
     /// The dataset's privacy budget, kept in a ledger across releases. Not supported yet: a
     /// policy with this section is rejected.
     pub budget: Option<BudgetSection>,
-    /// Margins (totals) over the area hierarchy, age bands and periods. Not supported yet: a
-    /// policy with this section is rejected.
+    /// Margins (totals) over the area hierarchy, age bands and periods, released with the inner
+    /// cells and protected with them. Not supported yet.
     pub margins: Option<MarginsSection>,
 }
 
@@ -353,6 +353,11 @@ pub struct ProtectionSection {
     /// Whether secondary suppression is applied, so that no suppressed cell can be recovered
     /// from published totals; required in `sdc` and `dp+sdc` modes. Example: `secondary_suppression = true`
     pub secondary_suppression: Option<bool>,
+    /// The protection required of every primary cell, in percent of its value: the tightest
+    /// interval an attacker can derive from the published table must reach this far below and
+    /// above the true value (and at least one unit either way). Required when secondary
+    /// suppression is on. Example: `protection_percent = 30`
+    pub protection_percent: Option<f64>,
 }
 
 /// Guarantee modes.
@@ -363,7 +368,8 @@ pub enum GuaranteeMode {
     #[serde(rename = "dp")]
     Dp,
     /// Statistical disclosure control: exact values, primary suppression (minimum units,
-    /// dominance) and secondary suppression. Not supported yet.
+    /// dominance, p %) and secondary suppression, checked by an attacker audit. Not supported
+    /// yet.
     #[serde(rename = "sdc")]
     Sdc,
     /// Differential privacy, then the SDC rules on true counts as an extra gate (that gate is not
@@ -480,11 +486,12 @@ pub struct BudgetSection {
     pub delta: Option<f64>,
 }
 
-/// `[margins]`: totals released next to the inner cells. Not supported yet.
+/// `[margins]`: totals released next to the inner cells, computed from the same bounded
+/// microdata; each output row says its level.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarginsSection {
-    /// Area levels to total up to. Example: `area_levels = ["district", "city"]`
+    /// Area levels above the released one to total up to. Example: `area_levels = ["district", "major-district", "city"]`
     pub area_levels: Vec<AreaLevelName>,
     /// Whether to add a total over age bands. Example: `age_total = true`
     pub age_total: bool,

@@ -15,7 +15,7 @@ use cellguard_ingest::{
 use super::baseline::Baseline;
 use super::model::*;
 use crate::error::{PrivacyError, PrivacyErrorKind};
-use crate::plan::{ContributionBounds, MeasureKind, MeasurePlan, NoisyThreshold, ReleasePlan};
+use crate::plan::{ContributionBounds, Margins, MeasureKind, MeasurePlan, NoisyThreshold, ReleasePlan, SdcPlan};
 
 /// Largest magnitude allowed for a bound or a sensitivity, in exact units: beyond 2^53
 /// integers stop being exactly representable as f64, which the noise calibration uses.
@@ -291,8 +291,9 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
     if !valid_name(&file.name) {
         ctx.invalid("name", "use 1-64 letters, digits, `-` or `_`");
     }
+    let margins_unsupported = file.margins.is_some() && file.protection.mode == GuaranteeMode::Dp;
     for (section, present) in
-        [("rounding", file.rounding.is_some()), ("budget", file.budget.is_some()), ("margins", file.margins.is_some())]
+        [("rounding", file.rounding.is_some()), ("budget", file.budget.is_some()), ("margins", margins_unsupported)]
     {
         if present {
             ctx.unsupported(section, format!("the `[{section}]` section is not supported yet; remove it"));
@@ -300,8 +301,14 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
     }
     let protection = &file.protection;
     let mode = protection.mode;
-    if mode.is_sdc() {
-        ctx.unsupported("protection.mode", format!("mode `{}` is not supported yet; only `dp` is", mode.name()));
+    match mode {
+        GuaranteeMode::Dp => {}
+        // The SDC engine (crate::sdc) is built and tested, but its audit loop is not yet fast
+        // enough for sub-area tables with margins, so releases in these modes are refused.
+        GuaranteeMode::Sdc | GuaranteeMode::DpSdc => ctx.unsupported(
+            "protection.mode",
+            format!("mode `{}` is not supported yet; only `dp` is (SDC releases are under construction)", mode.name()),
+        ),
     }
     check_protection_fields(ctx, file);
 
@@ -494,8 +501,11 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         None => {
             if mode.is_dp() {
                 ctx.invalid("bounds", "missing: `dp` modes need `[bounds]` (max_cells_per_unit, max_records_per_cell)");
+                None
+            } else {
+                // Exact SDC tables bound nothing unless the policy asks.
+                Some(ContributionBounds { max_cells_per_unit: u32::MAX, max_records_per_cell: u32::MAX })
             }
-            None
         }
     };
 
@@ -649,11 +659,87 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         }
     }
 
-    let ready = ctx.findings.iter().all(|f| f.kind == FindingKind::Floor)
-        && mode == GuaranteeMode::Dp
-        && measures.len() == file.measures.len()
-        && dimensions.len() == file.dimensions.len();
-    let (Some(bounds), Some(threshold), Some(mechanism), true) = (bounds, threshold, mechanism, ready) else {
+    // The SDC plan.
+    let mut sdc = None;
+    if mode == GuaranteeMode::Sdc {
+        let kinds: Vec<(String, MeasureKind)> = file
+            .measures
+            .iter()
+            .filter_map(|m| {
+                let kind = match m {
+                    MeasureSection::CountUnits { .. } => MeasureKind::CountUnits,
+                    MeasureSection::CountRecords { .. } => MeasureKind::CountRecords,
+                    MeasureSection::Sum { field, lower, upper, .. } => {
+                        let scale = schema.field(field).and_then(|(_, f)| f.scale).unwrap_or(0);
+                        let slot = value_fields.iter().position(|f| f == field)?;
+                        MeasureKind::Sum {
+                            value_slot: slot,
+                            lower: exact_bound(*lower, scale)?,
+                            upper: exact_bound(*upper, scale)?,
+                            scale,
+                        }
+                    }
+                    MeasureSection::Mean { .. } => return None,
+                };
+                Some((m.name().to_string(), kind))
+            })
+            .collect();
+        if !file.measures.iter().any(|m| matches!(m, MeasureSection::CountUnits { .. })) {
+            ctx.invalid(
+                "measures",
+                "an `sdc` release needs a `count-units` measure: the frequency rule counts contributing units",
+            );
+        }
+        let secondary = protection.secondary_suppression.unwrap_or(true);
+        let ratio = match (protection.protection_percent, secondary) {
+            (Some(p), _) if p.is_finite() && p > 0.0 && p <= 100.0 => p / 100.0,
+            (Some(_), _) => {
+                ctx.invalid("protection.protection_percent", "must be a percentage above 0 and at most 100");
+                0.0
+            }
+            (None, true) => {
+                ctx.invalid(
+                    "protection.protection_percent",
+                    "missing: secondary suppression needs the protection required of primary cells",
+                );
+                0.0
+            }
+            (None, false) => 0.0,
+        };
+        let margins = file.margins.as_ref().map(|m| Margins {
+            area_levels: m
+                .area_levels
+                .iter()
+                .map(|l| match l {
+                    AreaLevelName::Subarea => AreaLevel::Subarea,
+                    AreaLevelName::District => AreaLevel::District,
+                    AreaLevelName::MajorDistrict => AreaLevel::MajorDistrict,
+                    AreaLevelName::City => AreaLevel::City,
+                })
+                .collect(),
+            age_total: m.age_total,
+            period_total: m.period_total,
+        });
+        sdc = Some(SdcPlan {
+            measures: kinds,
+            rules: crate::sdc::PrimaryRules {
+                min_units: protection.min_units_per_cell.unwrap_or(0),
+                dominance: protection.dominance.as_ref().map(|d| (d.n, d.k)),
+                p_percent: protection.p_percent.as_ref().map(|p| p.p),
+            },
+            secondary,
+            protection: crate::sdc::Protection { ratio, min_width: 1.0 },
+            margins: margins.unwrap_or_default(),
+        });
+    }
+
+    let ready = ctx.findings.iter().all(|f| f.kind == FindingKind::Floor) && dimensions.len() == file.dimensions.len();
+    let complete = match mode {
+        GuaranteeMode::Dp => measures.len() == file.measures.len() && threshold.is_some() && mechanism.is_some(),
+        GuaranteeMode::Sdc => sdc.as_ref().is_some_and(|s: &SdcPlan| s.measures.len() == file.measures.len()),
+        GuaranteeMode::DpSdc => false,
+    };
+    let (Some(bounds), true, true) = (bounds, ready, complete) else {
         return Ok(None);
     };
     Ok(Some(ReleasePlan {
@@ -674,6 +760,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         mode,
         mechanism,
         threshold,
+        sdc,
     }))
 }
 

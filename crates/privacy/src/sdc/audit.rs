@@ -37,6 +37,9 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
     x
 }
 
+/// A component's targets and the constraints that touch it.
+type Component<'a> = (Vec<usize>, Vec<&'a (Constraint, Relation)>);
+
 /// One linear program's rows: coefficients over component variables, and a constant.
 struct Row {
     terms: Vec<(usize, f64)>,
@@ -45,12 +48,15 @@ struct Row {
 }
 
 /// The intervals of the `targets` (suppressed cells) given `values` of every cell, which cells
-/// are `suppressed`, and the table's `constraints` with their relations.
+/// are `suppressed`, the table's `constraints` with their relations, and optionally what the
+/// attacker knows of each cell beforehand (`known[cell] = (lo, hi)`, for example that a cell
+/// published as "fewer than 5 units" holds between 1 and 4).
 pub fn audit_intervals(
     values: &[f64],
     suppressed: &[bool],
     constraints: &[(Constraint, Relation)],
     targets: &[usize],
+    known: Option<&[(f64, f64)]>,
 ) -> Vec<Interval> {
     let n = values.len();
     // Scale to keep the numbers near 1 for the interior-point method.
@@ -74,8 +80,7 @@ pub fn audit_intervals(
     }
     let root_of: Vec<usize> = (0..n).map(|i| if suppressed[i] { find(&mut uf, i) } else { usize::MAX }).collect();
     // Group the targets and the constraints by component.
-    let mut components: std::collections::BTreeMap<usize, (Vec<usize>, Vec<&(Constraint, Relation)>)> =
-        std::collections::BTreeMap::new();
+    let mut components: std::collections::BTreeMap<usize, Component<'_>> = std::collections::BTreeMap::new();
     for &t in targets {
         components.entry(root_of[t]).or_default().0.push(t);
     }
@@ -128,7 +133,19 @@ pub fn audit_intervals(
                     }
                 }
             }
-            ts.iter()
+            // Prior knowledge of single cells: x ≥ lo and −x ≥ −hi.
+            if let Some(known) = known {
+                for (v, cell) in vars.iter().enumerate() {
+                    let (lo, hi) = known[*cell];
+                    if lo > 0.0 {
+                        rows.push(Row { terms: vec![(v, 1.0)], rhs: lo / scale, equality: false });
+                    }
+                    if hi.is_finite() {
+                        rows.push(Row { terms: vec![(v, -1.0)], rhs: -hi / scale, equality: false });
+                    }
+                }
+            }
+            ts.par_iter()
                 .map(|t| {
                     let v = var_of(*t).unwrap_or(0);
                     let lo = solve(&rows, vars.len(), v, 1.0).map_or(0.0, |x| x.max(0.0) * scale);
@@ -227,7 +244,7 @@ mod tests {
         let (t, v) = table();
         let mut s = vec![false; 9];
         s[0] = true;
-        let i = audit_intervals(&v, &s, &eq_constraints(&t), &[0])[0];
+        let i = audit_intervals(&v, &s, &eq_constraints(&t), &[0], None)[0];
         assert!((i.lo - 5.0).abs() < 1e-6 && (i.hi - 5.0).abs() < 1e-6, "{i:?}");
     }
 
@@ -241,7 +258,7 @@ mod tests {
         for c in [0, 1, 3, 4] {
             s[c] = true;
         }
-        let got = audit_intervals(&v, &s, &eq_constraints(&t), &[0, 1, 3, 4]);
+        let got = audit_intervals(&v, &s, &eq_constraints(&t), &[0, 1, 3, 4], None);
         let want = [(0.0, 7.0), (1.0, 8.0), (0.0, 7.0), (2.0, 9.0)];
         for (g, w) in got.iter().zip(want) {
             assert!((g.lo - w.0).abs() < 1e-6 && (g.hi - w.1).abs() < 1e-6, "{g:?} vs {w:?}");
@@ -257,7 +274,7 @@ mod tests {
         let cs: Vec<(Constraint, Relation)> = t.constraints().into_iter().map(|c| (c, Relation::Bounded)).collect();
         let mut s = vec![false; 9];
         s[0] = true;
-        let i = audit_intervals(&v, &s, &cs, &[0])[0];
+        let i = audit_intervals(&v, &s, &cs, &[0], None)[0];
         assert!((i.lo - 5.0).abs() < 1e-6 && (i.hi - 7.0).abs() < 1e-6, "{i:?}");
     }
 }

@@ -145,7 +145,8 @@ impl HierTable {
                 if kids.is_empty() {
                     continue;
                 }
-                let children = kids.iter().map(|k| cell - coords[d] * self.strides[d] + *k as usize * self.strides[d]).collect();
+                let children =
+                    kids.iter().map(|k| cell - coords[d] * self.strides[d] + *k as usize * self.strides[d]).collect();
                 out.push(Constraint { parent: cell, children });
             }
         }

@@ -6,7 +6,12 @@
 pub mod audit;
 pub mod hier;
 pub mod suppress;
+pub mod tabulate;
 
 pub use audit::{audit_intervals, Interval};
 pub use hier::{Constraint, DimTree, HierTable, Relation};
-pub use suppress::{primary_suppression, secondary_suppression, MeasureTable, PrimaryRules, Protection, SdcStatus, SumWithTop};
+pub use suppress::{
+    primary_suppression, secondary_suppression, Cubes, MeasureTable, PrimaryRules, Protection, SdcStatus, Secondary,
+    SumWithTop,
+};
+pub use tabulate::{tabulate, SdcTable};

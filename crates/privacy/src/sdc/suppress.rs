@@ -137,6 +137,231 @@ pub struct MeasureTable<'a> {
     pub relations: &'a [Relation],
     /// The requirement for primary cells.
     pub protection: Protection,
+    /// What an attacker knows of each cell beforehand (see [`audit_intervals`]).
+    pub known: Option<&'a [(f64, f64)]>,
+}
+
+impl MeasureTable<'_> {
+    /// The interval an attacker's bounds must reach for `cell`: `value ∓ need`, clipped to
+    /// what the attacker knew beforehand (a published reason code already bounds the cell) and
+    /// to non-negativity. `None` when nothing needs protecting (a zero value).
+    pub fn required(&self, cell: usize) -> Option<(f64, f64)> {
+        let v = self.values[cell];
+        if v <= 0.0 {
+            return None;
+        }
+        let need = (v * self.protection.ratio).max(self.protection.min_width);
+        let (known_lo, known_hi) = self.known.map_or((0.0, f64::INFINITY), |k| k[cell]);
+        Some(((v - need).max(known_lo).max(0.0), (v + need).min(known_hi)))
+    }
+
+    /// Whether interval `i` protects `cell`.
+    pub fn protected(&self, cell: usize, i: &Interval) -> bool {
+        match self.required(cell) {
+            None => true,
+            Some((lo, hi)) => {
+                let tol = 1e-6 * self.values[cell].max(1.0);
+                i.lo <= lo + tol && i.hi >= hi - tol
+            }
+        }
+    }
+
+    /// A constraint that by itself bounds `cell` too tightly, if any: the cheap, necessary
+    /// part of the audit (an interval from one constraint contains the LP interval).
+    fn quick_violation(
+        &self,
+        cell: usize,
+        constraints: &[Constraint],
+        by_cell: &[usize],
+        hidden: &[bool],
+    ) -> Option<usize> {
+        let (req_lo, req_hi) = self.required(cell)?;
+        let tol = 1e-6 * self.values[cell].max(1.0);
+        for &ci in by_cell {
+            let c = &constraints[ci];
+            let equal = self.relations[ci] == Relation::Equal;
+            let published_sum = |cells: &mut dyn Iterator<Item = usize>| {
+                cells.filter(|x| !hidden[*x]).map(|x| self.values[x]).sum::<f64>()
+            };
+            if c.parent == cell {
+                // Parent: at least the published children (equal) or the largest one (bounded).
+                let lo = if equal {
+                    published_sum(&mut c.children.iter().copied())
+                } else {
+                    c.children.iter().filter(|x| !hidden[**x]).map(|x| self.values[*x]).fold(0.0, f64::max)
+                };
+                if lo > req_lo + tol {
+                    return Some(ci);
+                }
+            } else if !hidden[c.parent] {
+                // Child of a published parent: at most the parent minus published siblings
+                // (equal), or at most the parent (bounded).
+                let p = self.values[c.parent];
+                let hi =
+                    if equal { p - published_sum(&mut c.children.iter().copied().filter(|x| *x != cell)) } else { p };
+                if hi < req_hi - tol {
+                    return Some(ci);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Hypercube certificates: a cheap, sufficient proof that a primary inner cell is protected.
+///
+/// Choose, for every dimension in which the cell has a parent, one sibling leaf. The `2^k`
+/// cells spanned by the cell and those siblings form a cube; adding `+t` at corners of the
+/// cell's parity and `−t` at the others leaves every margin unchanged. If every corner is
+/// suppressed, each such `t` that keeps all corners non-negative (and within what the attacker
+/// knows, and below their parents for distinct counts) gives a table the attacker cannot tell
+/// from the true one, so the cell's interval contains `[v + t_min, v + t_max]` (the hypercube
+/// method of Repsilber 1994 and Giessing & Repsilber 2002).
+pub struct Cubes<'a> {
+    table: &'a HierTable,
+    /// Constraint index by (parent cell, dimension).
+    constraint_at: std::collections::HashMap<(usize, usize), usize>,
+}
+
+impl<'a> Cubes<'a> {
+    /// Indexes the table's constraints.
+    pub fn new(table: &'a HierTable, constraints: &[Constraint]) -> Cubes<'a> {
+        let constraint_at =
+            constraints.iter().enumerate().map(|(ci, c)| ((c.parent, table.constraint_dim(c)), ci)).collect();
+        Cubes { table, constraint_at }
+    }
+
+    /// Every cube around inner cell `cell`: its corners with their signs.
+    fn cubes(&self, cell: usize) -> Vec<Vec<(usize, f64)>> {
+        let coords = self.table.coords(cell);
+        let dims = self.table.dims();
+        // For each dimension with a parent: the sibling leaves that can pair with the cell.
+        let mut choices: Vec<(usize, Vec<u32>)> = Vec::new();
+        for (d, tree) in dims.iter().enumerate() {
+            if let Some(p) = tree.parent[coords[d]] {
+                let sibs: Vec<u32> = tree.children[p as usize]
+                    .iter()
+                    .copied()
+                    .filter(|s| *s as usize != coords[d] && tree.is_leaf(*s as usize))
+                    .collect();
+                if sibs.is_empty() {
+                    return Vec::new();
+                }
+                choices.push((d, sibs));
+            }
+        }
+        let mut out = Vec::new();
+        let mut pick = vec![0usize; choices.len()];
+        'cubes: loop {
+            let mut corners = Vec::with_capacity(1 << choices.len());
+            for mask in 0..(1usize << choices.len()) {
+                let mut c = coords.clone();
+                let mut sign = 1.0;
+                for (bit, (d, sibs)) in choices.iter().enumerate() {
+                    if mask & (1 << bit) != 0 {
+                        c[*d] = sibs[pick[bit]] as usize;
+                        sign = -sign;
+                    }
+                }
+                corners.push((self.table.cell(&c), sign));
+            }
+            out.push(corners);
+            let mut d = choices.len();
+            while d > 0 {
+                d -= 1;
+                pick[d] += 1;
+                if pick[d] < choices[d].1.len() {
+                    continue 'cubes;
+                }
+                pick[d] = 0;
+            }
+            break;
+        }
+        out
+    }
+
+    /// The shifts `[t_min, t_max]` a cube allows in measure table `m`.
+    fn shift_range(&self, corners: &[(usize, f64)], m: &MeasureTable<'_>) -> (f64, f64) {
+        let (mut t_min, mut t_max) = (f64::NEG_INFINITY, f64::INFINITY);
+        let dims = self.table.dims();
+        for &(cell, sign) in corners {
+            let x = m.values[cell];
+            let (lo, hi) = m.known.map_or((0.0, f64::INFINITY), |k| k[cell]);
+            let mut upper = hi - x; // how far the corner may rise
+            let down = x - lo; // how far it may fall
+                               // Distinct counts: a child may not rise above a parent that stays fixed.
+            let coords = self.table.coords(cell);
+            for (d, tree) in dims.iter().enumerate() {
+                if let Some(p) = tree.parent[coords[d]] {
+                    let mut pc = coords.clone();
+                    pc[d] = p as usize;
+                    let parent = self.table.cell(&pc);
+                    if let Some(ci) = self.constraint_at.get(&(parent, d)) {
+                        if m.relations[*ci] == Relation::Bounded {
+                            upper = upper.min(m.values[parent] - x);
+                        }
+                    }
+                }
+            }
+            if sign > 0.0 {
+                t_max = t_max.min(upper);
+                t_min = t_min.max(-down);
+            } else {
+                t_max = t_max.min(down);
+                t_min = t_min.max(-upper);
+            }
+        }
+        (t_min, t_max)
+    }
+
+    /// Whether some all-suppressed cube proves `cell` protected in every measure table.
+    pub fn certified(&self, cell: usize, measures: &[MeasureTable<'_>], hidden: &[bool]) -> bool {
+        if !self.table.is_inner(cell) {
+            return false;
+        }
+        measures.iter().all(|m| {
+            let Some((req_lo, req_hi)) = m.required(cell) else { return true };
+            let v = m.values[cell];
+            let tol = 1e-6 * v.max(1.0);
+            self.cubes(cell).iter().filter(|c| c.iter().all(|(x, _)| hidden[*x])).any(|c| {
+                let (t_min, t_max) = self.shift_range(c, m);
+                v + t_min <= req_lo + tol && v + t_max >= req_hi - tol
+            })
+        })
+    }
+
+    /// The cheapest cube that would protect `cell` in every measure table once its corners are
+    /// suppressed: its corners not yet suppressed.
+    fn best_cube(
+        &self,
+        cell: usize,
+        measures: &[MeasureTable<'_>],
+        hidden: &[bool],
+        cost: &dyn Fn(usize) -> (usize, u64, usize),
+    ) -> Option<Vec<usize>> {
+        if !self.table.is_inner(cell) {
+            return None;
+        }
+        self.cubes(cell)
+            .into_iter()
+            .filter(|c| {
+                measures.iter().all(|m| {
+                    let Some((req_lo, req_hi)) = m.required(cell) else { return true };
+                    let v = m.values[cell];
+                    let tol = 1e-6 * v.max(1.0);
+                    let (t_min, t_max) = self.shift_range(c, m);
+                    v + t_min <= req_lo + tol && v + t_max >= req_hi - tol
+                })
+            })
+            .map(|c| {
+                let new: Vec<usize> = c.iter().map(|(x, _)| *x).filter(|x| !hidden[*x]).collect();
+                let key: (usize, u64, usize) =
+                    new.iter().map(|x| cost(*x)).fold((0, 0, 0), |a, b| (a.0 + b.0, a.1.saturating_add(b.1), a.2));
+                (new.len(), key, new)
+            })
+            .min_by(|a, b| (a.1 .0, a.0, a.1 .1).cmp(&(b.1 .0, b.0, b.1 .1)))
+            .map(|(_, _, new)| new)
+    }
 }
 
 /// The result of secondary suppression.
@@ -168,6 +393,7 @@ pub fn secondary_suppression(
         }
     }
     let cost = |cell: usize| (table.margin_degree(cell), cost_values[cell].to_bits(), cell);
+    let cubes = Cubes::new(table, &constraints);
     let mut status = primary.to_vec();
     let suppressed = |s: &Vec<SdcStatus>, c: usize| s[c].is_suppressed();
     let cells_of = |c: &Constraint| std::iter::once(c.parent).chain(c.children.iter().copied()).collect::<Vec<_>>();
@@ -184,23 +410,68 @@ pub fn secondary_suppression(
                 let cells = cells_of(c);
                 let hidden = cells.iter().filter(|x| suppressed(&status, **x)).count();
                 if hidden == 1 {
-                    if let Some(pick) = cells.iter().copied().filter(|x| !suppressed(&status, *x)).min_by_key(|x| cost(*x)) {
+                    if let Some(pick) =
+                        cells.iter().copied().filter(|x| !suppressed(&status, *x)).min_by_key(|x| cost(*x))
+                    {
                         status[pick] = SdcStatus::Secondary;
                         changed = true;
                     }
                 }
             }
         }
-        // 2. Audit the primary cells not yet known to pass.
+        // 2. Cheap checks first: a single constraint that pins a primary cell is opened further
+        //    (its cheapest published cell is suppressed) until no single constraint does.
+        let mut opened = true;
+        while opened {
+            opened = false;
+            let hidden: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+            for cell in &pending {
+                let violation =
+                    measures.iter().find_map(|m| m.quick_violation(*cell, &constraints, &by_cell[*cell], &hidden));
+                if let Some(ci) = violation {
+                    let c = &constraints[ci];
+                    if let Some(pick) =
+                        cells_of(c).into_iter().filter(|x| !suppressed(&status, *x)).min_by_key(|x| cost(*x))
+                    {
+                        status[pick] = SdcStatus::Secondary;
+                        opened = true;
+                    }
+                }
+            }
+        }
+        // 3. Hypercubes: an inner primary cell that no all-suppressed cube protects gets its
+        //    cheapest protecting cube suppressed. Certified cells need no linear program.
+        let mut cubed = true;
+        while cubed {
+            cubed = false;
+            let hidden: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+            for cell in &pending {
+                if cubes.certified(*cell, measures, &hidden) {
+                    continue;
+                }
+                let now: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+                if let Some(corners) = cubes.best_cube(*cell, measures, &now, &cost) {
+                    for x in corners {
+                        if !status[x].is_suppressed() {
+                            status[x] = SdcStatus::Secondary;
+                            cubed = true;
+                        }
+                    }
+                }
+            }
+        }
+        // 4. Audit by linear programming the primary cells no cube certifies.
         let hidden: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+        pending.retain(|cell| !cubes.certified(*cell, measures, &hidden));
         let mut failing = Vec::new();
         let mut results: Vec<Vec<Interval>> = Vec::new();
         for m in measures {
-            let cs: Vec<(Constraint, Relation)> = constraints.iter().cloned().zip(m.relations.iter().copied()).collect();
-            results.push(audit_intervals(m.values, &hidden, &cs, &pending));
+            let cs: Vec<(Constraint, Relation)> =
+                constraints.iter().cloned().zip(m.relations.iter().copied()).collect();
+            results.push(audit_intervals(m.values, &hidden, &cs, &pending, m.known));
         }
         for (k, cell) in pending.iter().enumerate() {
-            let ok = measures.iter().zip(&results).all(|(m, r)| m.protection.satisfied(m.values[*cell], &r[k]));
+            let ok = measures.iter().zip(&results).all(|(m, r)| m.protected(*cell, &r[k]));
             if !ok {
                 failing.push(*cell);
             }
@@ -208,7 +479,7 @@ pub fn secondary_suppression(
         if failing.is_empty() || rounds >= max_rounds {
             return Secondary { status, unprotected: failing, rounds };
         }
-        // 3. For each failing cell, open its least-suppressed constraint further.
+        // 5. For each failing cell, open its least-suppressed constraint further.
         let mut added = false;
         for cell in &failing {
             let best = by_cell[*cell]
@@ -217,7 +488,9 @@ pub fn secondary_suppression(
                 .filter(|c| cells_of(c).iter().any(|x| !suppressed(&status, *x)))
                 .min_by_key(|c| (cells_of(c).iter().filter(|x| suppressed(&status, **x)).count(), c.parent));
             if let Some(c) = best {
-                if let Some(pick) = cells_of(c).into_iter().filter(|x| !suppressed(&status, *x)).min_by_key(|x| cost(*x)) {
+                if let Some(pick) =
+                    cells_of(c).into_iter().filter(|x| !suppressed(&status, *x)).min_by_key(|x| cost(*x))
+                {
                     status[pick] = SdcStatus::Secondary;
                     added = true;
                 }
@@ -282,17 +555,22 @@ mod tests {
         // Naive: only the primary cell hidden; the audit pins it to exactly 2.
         let hidden: Vec<bool> = primary.iter().map(|s| s.is_suppressed()).collect();
         let cs: Vec<(Constraint, Relation)> = t.constraints().into_iter().map(|c| (c, Relation::Equal)).collect();
-        let naive = audit_intervals(&v, &hidden, &cs, &[0])[0];
+        let naive = audit_intervals(&v, &hidden, &cs, &[0], None)[0];
         assert!((naive.lo - 2.0).abs() < 1e-6 && (naive.hi - 2.0).abs() < 1e-6);
         assert!(!protection.satisfied(2.0, &naive));
         // Secondary suppression hides a rectangle with the cheapest cells: 20 (row 0) and 40
         // (column 0), then 50 to close it. The attacker then learns x00 ∈ [0, 22].
-        let out = secondary_suppression(&t, &primary, &[MeasureTable { values: &v, relations: &relations, protection }], &v);
+        let out = secondary_suppression(
+            &t,
+            &primary,
+            &[MeasureTable { values: &v, relations: &relations, protection, known: None }],
+            &v,
+        );
         assert!(out.unprotected.is_empty());
         let hidden: Vec<usize> = (0..16).filter(|c| out.status[*c].is_suppressed()).collect();
         assert_eq!(hidden, vec![0, 1, 4, 5]);
         let h: Vec<bool> = out.status.iter().map(|s| s.is_suppressed()).collect();
-        let i = audit_intervals(&v, &h, &cs, &[0])[0];
+        let i = audit_intervals(&v, &h, &cs, &[0], None)[0];
         assert!(i.lo.abs() < 1e-6 && (i.hi - 22.0).abs() < 1e-6, "{i:?}");
         assert!(protection.satisfied(2.0, &i));
     }
@@ -304,7 +582,12 @@ mod tests {
         primary[0] = SdcStatus::PrimaryFrequency;
         primary[10] = SdcStatus::PrimaryDominance;
         let relations = vec![Relation::Equal; t.constraints().len()];
-        let m = [MeasureTable { values: &v, relations: &relations, protection: Protection { ratio: 0.3, min_width: 1.0 } }];
+        let m = [MeasureTable {
+            values: &v,
+            relations: &relations,
+            protection: Protection { ratio: 0.3, min_width: 1.0 },
+            known: None,
+        }];
         let a = secondary_suppression(&t, &primary, &m, &v).status;
         for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
