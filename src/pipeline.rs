@@ -6,11 +6,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use cellguard_ingest::{scan_file, IngestError, PseudonymKey, Pseudonymiser, RejectReason, ScanOptions, ScanSummary};
+use cellguard_privacy::ledger::{spent, Ledger, LedgerEntry};
+use cellguard_privacy::PrivacyErrorKind;
 use cellguard_privacy::{
     load_baseline, load_policy, protect, protect_sdc, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
 };
 use cellguard_publish::{
-    hex, write_release, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext, WrittenRelease,
+    hex, write_release, BudgetRecord, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext,
+    WrittenRelease,
 };
 
 /// Exit status: the release was written.
@@ -150,6 +153,17 @@ pub fn reason_counts(scan: &ScanSummary) -> Vec<ReasonCount> {
         .collect()
 }
 
+/// Test-only failure injection: in debug builds, `CELLGUARD_FAILPOINT=<name>` makes the run
+/// fail at that point, to test that a crash there loses nothing. Release builds ignore it.
+fn failpoint(name: &str) -> Result<(), PipelineError> {
+    if cfg!(debug_assertions) && std::env::var("CELLGUARD_FAILPOINT").is_ok_and(|v| v == name) {
+        return Err(PipelineError::Usage(format!(
+            "injected failure at `{name}` (CELLGUARD_FAILPOINT, debug builds only)"
+        )));
+    }
+    Ok(())
+}
+
 /// The baseline to check a policy against: the one given, or `baseline.toml` beside the
 /// policy. A release without a baseline is refused as a usage error.
 pub fn resolve_baseline(policy: &Path, given: Option<&Path>) -> Result<PathBuf, PipelineError> {
@@ -180,6 +194,29 @@ pub fn release(
     if request.out.exists() {
         return Err(PublishError::Exists { path: request.out.clone() }.into());
     }
+    // The budget is checked from the policy alone, before any data is read; the ledger stays
+    // locked until this release's entry is written.
+    let cost: f64 = plan.measures.iter().map(|m| m.epsilon).sum();
+    let mut ledger = match &plan.budget {
+        Some(b) => {
+            let l = Ledger::open(&b.ledger)?;
+            let before = spent(l.entries(), &b.dataset, &b.period);
+            if before + cost > b.total_epsilon * (1.0 + 1e-12) {
+                return Err(PrivacyError::new(PrivacyErrorKind::Refused {
+                    message: format!(
+                        "{}: dataset `{}` has spent ε = {before} of its {} for period {}; this release would spend {cost} more. Nothing was read or released",
+                        b.ledger.display(),
+                        b.dataset,
+                        b.total_epsilon,
+                        b.period
+                    ),
+                })
+                .into());
+            }
+            Some((l, before))
+        }
+        None => None,
+    };
     let mut accumulator = BoundingAccumulator::new(&plan);
     let pseudonymiser = Pseudonymiser::new(key);
     let mut rows_so_far = 0u64;
@@ -230,12 +267,46 @@ pub fn release(
     } else {
         protect(&plan, accumulator.finish(), noise)?
     };
+    // Charge the budget before anything is published: the entry is on disk before the
+    // release folder can appear.
+    let budget_record = match (&mut ledger, &plan.budget) {
+        (Some((l, before)), Some(b)) => {
+            let entry = LedgerEntry {
+                seq: 0,
+                prev: String::new(),
+                release: plan.name.clone(),
+                time: crate::timefmt::rfc3339(crate::timefmt::now_secs()),
+                dataset: b.dataset.clone(),
+                period: b.period.clone(),
+                unit_of_privacy: plan.unit_of_privacy.name().to_string(),
+                policy_sha256: hex(&plan.policy_sha256),
+                input_sha256: hex(&scan.sha256),
+                epsilon_by_measure: plan.measures.iter().map(|m| (m.name.clone(), m.epsilon)).collect(),
+                epsilon: cost,
+                budget_total: b.total_epsilon,
+            };
+            let (entry, sha) = l.append(entry)?;
+            Some(BudgetRecord {
+                ledger: l.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                dataset: b.dataset.clone(),
+                period: b.period.clone(),
+                entry_seq: entry.seq,
+                entry_sha256: sha,
+                spent_before: *before,
+                spent_after: *before + cost,
+                total: b.total_epsilon,
+            })
+        }
+        _ => None,
+    };
+    failpoint("after-ledger")?;
     let context = ReleaseContext {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         created_utc: crate::timefmt::rfc3339(crate::timefmt::now_secs()),
         policy: file_digest(&plan.policy_path, &plan.policy_sha256)?,
         schema: file_digest(&plan.schema_path, &plan.schema_sha256)?,
         classifications: plan.classifications.iter().map(|(p, h)| file_digest(p, h)).collect::<Result<_, _>>()?,
+        budget: budget_record,
         inputs: vec![InputDigest {
             file: FileDigest {
                 name: scan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),

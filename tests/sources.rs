@@ -276,7 +276,7 @@ fn pre_aggregated_food_sales_are_refused_in_dp_mode() {
     let ws = Workspace::new();
     let policy = ws.write(
         "policies/food-aggregates-dp.toml",
-        b"schema_version = 1\nname = \"food-aggregates-dp\"\ndescription = \"x\"\n\n[source]\nschema = \"schemas/food-aggregates.toml\"\nunit_of_privacy = \"none\"\nmax_rejected_rows = 0\n\n[[dimensions]]\nkind = \"code-list\"\nname = \"postal_area\"\nfield = \"postal_code\"\nclassification = \"classifications/helsinki-postal-codes.csv\"\n\n[bounds]\nmax_cells_per_unit = 1\nmax_records_per_cell = 1\n\n[[measures]]\nkind = \"sum\"\nname = \"euros\"\nfield = \"euros\"\nlower = 0\nupper = 1000\nepsilon = 0.5\n\n[[measures]]\nkind = \"count-records\"\nname = \"rows\"\nepsilon = 0.5\n\n[protection]\nmode = \"dp\"\nmechanism = \"discrete-laplace\"\n\n[protection.noisy_threshold]\nmeasure = \"rows\"\nmin = 10\n",
+        b"schema_version = 1\nname = \"food-aggregates-dp\"\ndescription = \"x\"\n\n[source]\nschema = \"schemas/food-aggregates.toml\"\nunit_of_privacy = \"none\"\nmax_rejected_rows = 0\n\n[[dimensions]]\nkind = \"code-list\"\nname = \"postal_area\"\nfield = \"postal_code\"\nclassification = \"classifications/helsinki-postal-codes.csv\"\n\n[bounds]\nmax_cells_per_unit = 1\nmax_records_per_cell = 1\n\n[[measures]]\nkind = \"sum\"\nname = \"euros\"\nfield = \"euros\"\nlower = 0\nupper = 1000\nepsilon = 0.5\n\n[[measures]]\nkind = \"count-records\"\nname = \"rows\"\nepsilon = 0.5\n\n[budget]\nledger = \"ledgers/food.jsonl\"\ndataset = \"food\"\nperiod = \"2025\"\ntotal_epsilon = 4.0\n\n[protection]\nmode = \"dp\"\nmechanism = \"discrete-laplace\"\n\n[protection.noisy_threshold]\nmeasure = \"rows\"\nmin = 10\n",
     );
     let input = ws.write(
         "input/agg.csv",

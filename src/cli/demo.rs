@@ -37,6 +37,11 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
         |what: &str, e: std::io::Error| CliError::usage(format!("{}: cannot {what}: {}", args.dir.display(), e.kind()));
     let policies = args.dir.join("policies");
     cellguard::bundled::write_all(&policies).map_err(|e| io("write the bundled policies", e))?;
+    // Synthetic data: every demo starts with an empty budget ledger.
+    let ledgers = policies.join("ledgers");
+    if ledgers.exists() {
+        std::fs::remove_dir_all(&ledgers).map_err(|e| io("reset the demo's budget ledgers", e))?;
+    }
     let input_dir = args.dir.join("input");
     std::fs::create_dir_all(&input_dir).map_err(|e| io("create the input folder", e))?;
     let stamp = cellguard::timefmt::rfc3339(cellguard::timefmt::now_secs()).replace([':', '-'], "");

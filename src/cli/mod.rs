@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive), one module per subcommand.
 
+mod budget;
 mod demo;
 mod policy;
 mod run;
@@ -37,6 +38,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check, explain and compare policies (for compliance reviewers).
     Policy(policy::PolicyArgs),
+    /// Show or verify a privacy-budget ledger.
+    Budget(budget::BudgetArgs),
     /// Generate synthetic data, release it with the bundled policy, and say where.
     ///
     /// Writes the bundled policies under DIR/policies, a synthetic payment-default extract under
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::execute(args),
         Command::Demo(args) => demo::execute(args),
         Command::Policy(args) => policy::execute(args),
+        Command::Budget(args) => budget::execute(args),
         Command::Synth(args) => synth::execute(args),
         Command::Verify(args) => verify::execute(args),
     }

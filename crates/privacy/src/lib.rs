@@ -12,6 +12,7 @@
 pub mod bounding;
 pub mod error;
 pub mod keys;
+pub mod ledger;
 pub mod noise;
 pub mod plan;
 pub mod policy;
@@ -32,3 +33,12 @@ pub use policy::{
 };
 pub use release::{protect, protect_sdc, CellStatus, MeasureInfo, NoiseInfo, ProtectedRelease, SdcSummary};
 pub use table::{BoundedTable, BoundingStats};
+
+/// Lower-case hexadecimal of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}

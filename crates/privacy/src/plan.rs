@@ -205,6 +205,21 @@ pub struct ReleasePlan {
     pub threshold: Option<NoisyThreshold>,
     /// The SDC rules and measures (`sdc` mode); `measures` is then empty.
     pub sdc: Option<SdcPlan>,
+    /// The dataset's budget (required in `dp` mode).
+    pub budget: Option<BudgetPlan>,
+}
+
+/// Where a release's spend is recorded and what the dataset may spend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetPlan {
+    /// The ledger file (resolved against the policy's folder).
+    pub ledger: PathBuf,
+    /// The dataset.
+    pub dataset: String,
+    /// The budget period.
+    pub period: String,
+    /// The total ε for the period.
+    pub total_epsilon: f64,
 }
 
 /// Margins added to an `sdc` table.

@@ -15,7 +15,7 @@ pub mod verify;
 pub mod write;
 
 pub use error::PublishError;
-pub use manifest::{FileDigest, InputDigest, Manifest, ReasonCount, ReleaseContext};
+pub use manifest::{BudgetRecord, FileDigest, InputDigest, Manifest, ReasonCount, ReleaseContext};
 pub use verify::{verify_release, VerifyReport};
 pub use write::{write_release, WrittenRelease};
 

@@ -52,6 +52,27 @@ pub struct InputDigest {
     pub reasons: Vec<ReasonCount>,
 }
 
+/// The ledger entry a release was charged to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetRecord {
+    /// The ledger file name.
+    pub ledger: String,
+    /// The dataset.
+    pub dataset: String,
+    /// The budget period.
+    pub period: String,
+    /// The entry's position in the ledger.
+    pub entry_seq: u64,
+    /// SHA-256 of the entry's line (detects later truncation of the ledger).
+    pub entry_sha256: String,
+    /// ε spent by the dataset in the period before this release.
+    pub spent_before: f64,
+    /// ε spent including this release.
+    pub spent_after: f64,
+    /// The period's total.
+    pub total: f64,
+}
+
 /// What the caller knows that the protected release does not: files and times.
 #[derive(Debug, Clone)]
 pub struct ReleaseContext {
@@ -67,6 +88,8 @@ pub struct ReleaseContext {
     pub classifications: Vec<FileDigest>,
     /// The inputs.
     pub inputs: Vec<InputDigest>,
+    /// The budget the release was charged to, if any.
+    pub budget: Option<BudgetRecord>,
 }
 
 /// The privacy loss of one measure.
@@ -196,6 +219,8 @@ pub struct Manifest {
     pub privacy_loss: Vec<MeasureLoss>,
     /// Total ε (basic composition).
     pub total_epsilon: f64,
+    /// The ledger entry this release was charged to.
+    pub budget: Option<BudgetRecord>,
     /// The noisy threshold rule (`dp`).
     pub noisy_threshold: Option<BTreeMap<String, String>>,
     /// What statistical disclosure control did (`sdc`).
@@ -314,6 +339,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             })
             .collect(),
         total_epsilon: release.total_epsilon(),
+        budget: ctx.budget.clone(),
         noisy_threshold: release.threshold().map(|(measure, min)| {
             BTreeMap::from([("measure".to_string(), measure.to_string()), ("min".to_string(), min.to_string())])
         }),

@@ -47,6 +47,13 @@ pub fn render(m: &Manifest) -> String {
         }
         let _ = writeln!(s, "\nTotal epsilon (the measures add up): **{:.4}**.\n", m.total_epsilon);
     }
+    if let Some(b) = &m.budget {
+        let _ = writeln!(
+            s,
+            "Budget: dataset `{}`, period {}: ε spent {:.4} before this release, {:.4} after, of {:.4} (ledger `{}`, entry {}).\n",
+            b.dataset, b.period, b.spent_before, b.spent_after, b.total, b.ledger, b.entry_seq
+        );
+    }
     let _ = writeln!(s, "## Suppression\n");
     if let Some(t) = &m.noisy_threshold {
         let _ = writeln!(

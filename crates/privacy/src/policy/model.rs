@@ -36,8 +36,7 @@ pub struct PolicyFile {
     pub protection: ProtectionSection,
     /// Rounding of published values. Not supported yet: a policy with this section is rejected.
     pub rounding: Option<RoundingSection>,
-    /// The dataset's privacy budget, kept in a ledger across releases. Not supported yet: a
-    /// policy with this section is rejected.
+    /// The dataset's privacy budget, kept in a ledger across releases. Required in `dp` mode.
     pub budget: Option<BudgetSection>,
     /// Margins (totals) over the area hierarchy, age bands and periods, released with the inner
     /// cells and protected with them. Not supported yet.
@@ -468,7 +467,8 @@ pub struct RoundingSection {
 }
 
 /// `[budget]`: the dataset's privacy budget over a period, kept in an append-only ledger.
-/// Not supported yet.
+/// Every release of the dataset spends from it; a release that would exceed it is refused
+/// (exit 1) before any data is read.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSection {
@@ -480,9 +480,10 @@ pub struct BudgetSection {
     pub period: String,
     /// Total ε the dataset may spend in the period (pure-DP accounting). Example: `total_epsilon = 4.0`
     pub total_epsilon: Option<f64>,
-    /// Total ρ the dataset may spend in the period (zCDP accounting). Example: `total_rho = 0.5`
+    /// Total ρ the dataset may spend in the period (zCDP accounting). Not supported yet.
+    /// Example: `total_rho = 0.5`
     pub total_rho: Option<f64>,
-    /// δ for reporting (ε, δ) from ρ. Example: `delta = 1e-9`
+    /// δ for reporting (ε, δ) from ρ. Not supported yet. Example: `delta = 1e-9`
     pub delta: Option<f64>,
 }
 

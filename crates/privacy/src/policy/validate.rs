@@ -292,9 +292,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         ctx.invalid("name", "use 1-64 letters, digits, `-` or `_`");
     }
     let margins_unsupported = file.margins.is_some() && file.protection.mode == GuaranteeMode::Dp;
-    for (section, present) in
-        [("rounding", file.rounding.is_some()), ("budget", file.budget.is_some()), ("margins", margins_unsupported)]
-    {
+    for (section, present) in [("rounding", file.rounding.is_some()), ("margins", margins_unsupported)] {
         if present {
             ctx.unsupported(section, format!("the `[{section}]` section is not supported yet; remove it"));
         }
@@ -733,6 +731,42 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         });
     }
 
+    // The budget.
+    let mut budget = None;
+    match &file.budget {
+        None if mode.is_dp() => ctx.invalid(
+            "budget",
+            "missing: a `dp` release must name its budget (`[budget]` with ledger, dataset, period and total_epsilon) so that its spend is recorded",
+        ),
+        None => {}
+        Some(b) => {
+            if !valid_name(&b.dataset) {
+                ctx.invalid("budget.dataset", "use 1-64 letters, digits, `-` or `_`");
+            }
+            if b.period.trim().is_empty() || b.period.len() > 32 {
+                ctx.invalid("budget.period", "name the budget period, for example \"2025\"");
+            }
+            if b.total_rho.is_some() {
+                ctx.unsupported("budget.total_rho", "zCDP budgets are not supported yet; use `total_epsilon`");
+            }
+            if b.delta.is_some() {
+                ctx.unsupported("budget.delta", "(ε, δ) reporting is not supported yet");
+            }
+            match b.total_epsilon {
+                Some(t) if t.is_finite() && t > 0.0 => {
+                    budget = Some(crate::plan::BudgetPlan {
+                        ledger: ctx.resolve(&b.ledger),
+                        dataset: b.dataset.clone(),
+                        period: b.period.clone(),
+                        total_epsilon: t,
+                    })
+                }
+                Some(_) => ctx.invalid("budget.total_epsilon", "must be a positive, finite number"),
+                None => ctx.invalid("budget.total_epsilon", "missing: state the dataset's total ε for the period"),
+            }
+        }
+    }
+
     let ready = ctx.findings.iter().all(|f| f.kind == FindingKind::Floor) && dimensions.len() == file.dimensions.len();
     let complete = match mode {
         GuaranteeMode::Dp => measures.len() == file.measures.len() && threshold.is_some() && mechanism.is_some(),
@@ -761,6 +795,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         mechanism,
         threshold,
         sdc,
+        budget,
     }))
 }
 

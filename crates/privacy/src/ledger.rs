@@ -1,0 +1,212 @@
+//! The privacy-budget ledger: an append-only JSON Lines file per dataset in which every release
+//! records what it spent. Each entry carries the SHA-256 of the previous entry's bytes, so any
+//! edit, deletion or reordering breaks the chain and is detected. (Truncating the newest
+//! entries cannot be detected from the ledger alone; each release manifest records its entry's
+//! hash, so comparing manifests with the ledger detects it.)
+//!
+//! A run locks the ledger exclusively from the budget check until its entry is written, so two
+//! runs cannot both spend the last of a budget; the entry is flushed to disk before the release
+//! folder appears, so a crash can over-count spend but never under-count it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{PrivacyError, PrivacyErrorKind};
+
+/// The hash that precedes the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One release's spend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerEntry {
+    /// Position in the ledger, from 1.
+    pub seq: u64,
+    /// SHA-256 (hex) of the previous entry's line, or [`GENESIS`].
+    pub prev: String,
+    /// The release name.
+    pub release: String,
+    /// When the entry was written (RFC 3339 UTC).
+    pub time: String,
+    /// The dataset that spends.
+    pub dataset: String,
+    /// The budget period.
+    pub period: String,
+    /// The unit of privacy.
+    pub unit_of_privacy: String,
+    /// SHA-256 of the policy file.
+    pub policy_sha256: String,
+    /// SHA-256 of the input file.
+    pub input_sha256: String,
+    /// ε spent per measure, as opendp's privacy maps report it.
+    pub epsilon_by_measure: Vec<(String, f64)>,
+    /// ε spent by the release (basic composition of its measures).
+    pub epsilon: f64,
+    /// The dataset's total ε for the period, as the policy stated it at the time.
+    pub budget_total: f64,
+}
+
+/// A problem with a ledger's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The 1-based line of the first bad entry.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The parsed, verified entries of a ledger's text, or the first break in its chain.
+pub fn verify_chain(text: &str) -> Result<Vec<LedgerEntry>, ChainBreak> {
+    let mut prev = GENESIS.to_string();
+    let mut entries = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let at = |reason: &str| ChainBreak { line: i + 1, reason: reason.to_string() };
+        if line.trim().is_empty() {
+            return Err(at("empty line"));
+        }
+        let entry: LedgerEntry = serde_json::from_str(line).map_err(|_| at("not a ledger entry"))?;
+        if entry.seq != i as u64 + 1 {
+            return Err(at("entry out of sequence (deleted or reordered entries)"));
+        }
+        if entry.prev != prev {
+            return Err(at(
+                "the previous entry's hash does not match (an earlier entry was edited, deleted or reordered)",
+            ));
+        }
+        if !entry.epsilon.is_finite() || entry.epsilon < 0.0 {
+            return Err(at("invalid epsilon"));
+        }
+        prev = crate::hex(&Sha256::digest(line.as_bytes()));
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// ε spent on `dataset` in `period` by the entries.
+pub fn spent(entries: &[LedgerEntry], dataset: &str, period: &str) -> f64 {
+    entries.iter().filter(|e| e.dataset == dataset && e.period == period).map(|e| e.epsilon).sum()
+}
+
+/// An open, exclusively locked ledger.
+#[derive(Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    file: File,
+    entries: Vec<LedgerEntry>,
+    last_hash: String,
+}
+
+fn io_error(path: &Path, action: &'static str, e: std::io::Error) -> PrivacyError {
+    PrivacyError::from(cellguard_ingest::IngestError::new(cellguard_ingest::IngestErrorKind::Io {
+        path: path.to_path_buf(),
+        action,
+        source: e,
+    }))
+}
+
+impl Ledger {
+    /// Opens (creating if needed) and locks the ledger, and verifies its chain. A broken chain
+    /// is a refusal: no release may spend from a ledger that was tampered with.
+    pub fn open(path: &Path) -> Result<Ledger, PrivacyError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create the ledger folder", e))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| io_error(path, "open the ledger", e))?;
+        file.lock().map_err(|e| io_error(path, "lock the ledger", e))?;
+        let mut text = String::new();
+        file.seek(SeekFrom::Start(0)).map_err(|e| io_error(path, "read the ledger", e))?;
+        file.read_to_string(&mut text).map_err(|e| io_error(path, "read the ledger", e))?;
+        let entries = verify_chain(&text).map_err(|b| {
+            PrivacyError::new(PrivacyErrorKind::Refused {
+                message: format!("{}:{}: the budget ledger fails verification: {}", path.display(), b.line, b.reason),
+            })
+        })?;
+        let last_hash =
+            text.lines().last().map_or_else(|| GENESIS.to_string(), |l| crate::hex(&Sha256::digest(l.as_bytes())));
+        Ok(Ledger { path: path.to_path_buf(), file, entries, last_hash })
+    }
+
+    /// The verified entries.
+    pub fn entries(&self) -> &[LedgerEntry] {
+        &self.entries
+    }
+
+    /// The ledger file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends an entry (filling in `seq` and `prev`) and flushes it to disk. Returns the entry
+    /// and the SHA-256 of its line.
+    pub fn append(&mut self, mut entry: LedgerEntry) -> Result<(LedgerEntry, String), PrivacyError> {
+        entry.seq = self.entries.len() as u64 + 1;
+        entry.prev = self.last_hash.clone();
+        let line = serde_json::to_string(&entry)
+            .map_err(|e| io_error(&self.path, "write the ledger", std::io::Error::other(e.to_string())))?;
+        let mut bytes = line.clone().into_bytes();
+        bytes.push(b'\n');
+        self.file.write_all(&bytes).map_err(|e| io_error(&self.path, "write the ledger", e))?;
+        self.file.sync_all().map_err(|e| io_error(&self.path, "flush the ledger", e))?;
+        self.last_hash = crate::hex(&Sha256::digest(line.as_bytes()));
+        self.entries.push(entry.clone());
+        Ok((entry, self.last_hash.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dataset: &str, eps: f64) -> LedgerEntry {
+        LedgerEntry {
+            seq: 0,
+            prev: String::new(),
+            release: "r".into(),
+            time: "2026-01-01T00:00:00Z".into(),
+            dataset: dataset.into(),
+            period: "2025".into(),
+            unit_of_privacy: "person".into(),
+            policy_sha256: "p".into(),
+            input_sha256: "i".into(),
+            epsilon_by_measure: vec![("m".into(), eps)],
+            epsilon: eps,
+            budget_total: 4.0,
+        }
+    }
+
+    #[test]
+    fn chain_detects_edits_deletions_and_swaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.jsonl");
+        {
+            let mut l = Ledger::open(&path).unwrap();
+            for eps in [1.0, 0.5, 0.25] {
+                l.append(entry("d", eps)).unwrap();
+            }
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let entries = verify_chain(&text).unwrap();
+        assert_eq!(spent(&entries, "d", "2025"), 1.75);
+        assert_eq!(spent(&entries, "other", "2025"), 0.0);
+        let lines: Vec<&str> = text.lines().collect();
+        let edited = text.replacen("\"epsilon\":0.5", "\"epsilon\":0.05", 1);
+        assert_eq!(verify_chain(&edited).unwrap_err().line, 3, "the edit breaks the next entry's link");
+        let deleted = format!("{}\n{}\n", lines[0], lines[2]);
+        assert_eq!(verify_chain(&deleted).unwrap_err().line, 2);
+        let swapped = format!("{}\n{}\n{}\n", lines[1], lines[0], lines[2]);
+        assert_eq!(verify_chain(&swapped).unwrap_err().line, 1);
+        // A reopened ledger continues the chain.
+        let mut l = Ledger::open(&path).unwrap();
+        l.append(entry("d", 0.1)).unwrap();
+        assert_eq!(verify_chain(&std::fs::read_to_string(&path).unwrap()).unwrap().len(), 4);
+    }
+}

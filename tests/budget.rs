@@ -1,0 +1,85 @@
+//! The privacy-budget ledger across releases: refusal before any data is read, tamper
+//! detection, and a crash between the ledger write and the rename.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{fixture, Workspace};
+
+fn run(ws: &Workspace, policy: &std::path::Path, input: &std::path::Path, out: &str) -> common::Output {
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", out])
+}
+
+#[test]
+fn a_release_over_budget_is_refused_before_any_data_is_read() {
+    let ws = Workspace::new();
+    let policy = ws.policy_variant("tight", |t| t.replace("total_epsilon = 4.0", "total_epsilon = 2.5"));
+    let input = fixture("payment-defaults-small.csv");
+    run(&ws, &policy, &input, "r1").expect_code(0);
+    run(&ws, &policy, &input, "r2").expect_code(0);
+    // A third release (ε = 1) would reach 3 > 2.5: refused, even with an input that does not
+    // exist — the data is never opened.
+    run(&ws, &policy, &ws.path("no-such-input.csv"), "r3").expect_code(1).expect_stderr(&[
+        "spent ε = 2",
+        "2.5",
+        "Nothing was read",
+    ]);
+    assert!(!ws.path("r3").exists());
+    let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
+    let show = ws.run(&["budget", "show", ledger.to_str().unwrap()]);
+    show.expect_code(0);
+    assert!(show.stdout.contains("| payment-defaults | 2025 | 2 | 2.0000 | 2.5000 | 0.5000 |"), "{}", show.stdout);
+    // The manifest records the entry it was charged to.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("r2/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["budget"]["entry_seq"], 2);
+    assert_eq!(m["budget"]["spent_after"], 2.0);
+}
+
+#[test]
+fn tampering_is_detected() {
+    let ws = Workspace::new();
+    let input = fixture("payment-defaults-small.csv");
+    for out in ["r1", "r2", "r3"] {
+        run(&ws, &ws.policy(), &input, out).expect_code(0);
+    }
+    let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    ws.run(&["budget", "verify", ledger.to_str().unwrap()]).expect_code(0);
+    let lines: Vec<&str> = text.lines().collect();
+    let cases = [
+        ("edited", text.replacen("\"epsilon\":1.0", "\"epsilon\":0.1", 1), ":2:"),
+        ("deleted", format!("{}\n{}\n", lines[0], lines[2]), ":2:"),
+        ("swapped", format!("{}\n{}\n{}\n", lines[1], lines[0], lines[2]), ":1:"),
+    ];
+    for (name, bad, at) in cases {
+        assert_ne!(bad, text, "{name}");
+        std::fs::write(&ledger, bad).unwrap();
+        ws.run(&["budget", "verify", ledger.to_str().unwrap()])
+            .expect_code(1)
+            .expect_stderr(&[at, "fails verification"]);
+        // No release may spend from a tampered ledger.
+        run(&ws, &ws.policy(), &input, &format!("after-{name}")).expect_code(1).expect_stderr(&["fails verification"]);
+    }
+}
+
+#[test]
+fn a_crash_after_the_ledger_write_keeps_the_spend_and_publishes_nothing() {
+    let ws = Workspace::new();
+    let input = fixture("payment-defaults-small.csv");
+    let policy = ws.policy();
+    let args = ["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"];
+    let common::Output { code, .. } = ws.run_env(
+        &args,
+        &[("CELLGUARD_PSEUDONYM_KEY", Some(common::TEST_KEY)), ("CELLGUARD_FAILPOINT", Some("after-ledger"))],
+    );
+    assert_eq!(code, 2);
+    assert!(!ws.path("out").exists());
+    let leftovers: Vec<String> = std::fs::read_dir(ws.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(leftovers.iter().all(|n| !n.contains("tmp")), "{leftovers:?}");
+    let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
+    ws.run(&["budget", "verify", ledger.to_str().unwrap()]).expect_code(0).expect_stdout_or_stderr(&["1 entries"]);
+}
