@@ -83,3 +83,28 @@ fn a_crash_after_the_ledger_write_keeps_the_spend_and_publishes_nothing() {
     let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
     ws.run(&["budget", "verify", ledger.to_str().unwrap()]).expect_code(0).expect_stdout_or_stderr(&["1 entries"]);
 }
+
+#[test]
+fn two_concurrent_runs_cannot_both_spend_the_last_budget() {
+    let ws = Workspace::new();
+    let policy = ws.policy_variant("last", |t| t.replace("total_epsilon = 4.0", "total_epsilon = 1.5"));
+    let input = fixture("payment-defaults-small.csv");
+    let spawn = |out: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cellguard"))
+            .args(["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", out])
+            .current_dir(ws.dir.path())
+            .env("CELLGUARD_PSEUDONYM_KEY", common::TEST_KEY)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    let codes = [a.wait_with_output().unwrap().status.code(), b.wait_with_output().unwrap().status.code()];
+    let mut sorted = codes.to_vec();
+    sorted.sort();
+    assert_eq!(sorted, vec![Some(0), Some(1)], "exactly one run may spend the last ε");
+    assert_eq!(usize::from(ws.path("a").exists()) + usize::from(ws.path("b").exists()), 1);
+    let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
+    assert_eq!(std::fs::read_to_string(ledger).unwrap().lines().count(), 1);
+}

@@ -376,6 +376,19 @@ pub fn scan_file<E: From<IngestError>>(
         fill(&mut buf, batch_bytes, &mut eof, &mut total_bytes)?;
         let mut ends = cut(&buf, options.chunk_bytes.max(1), delimiter);
         if eof && ends.last().is_none_or(|e| *e < buf.len()) && !buf.is_empty() {
+            // The last record has no line end; it is still bounded in length.
+            let start = ends.last().copied().unwrap_or(0);
+            if buf.len() - start > MAX_RECORD_BYTES {
+                let line = line + buf[..start].iter().filter(|b| **b == b'\n').count() as u64;
+                return Err(IngestError::structure(
+                    path,
+                    Some(line),
+                    format!(
+                        "a record is longer than {MAX_RECORD_BYTES} bytes (missing line ends or an unbalanced quote)"
+                    ),
+                )
+                .into());
+            }
             ends.push(buf.len());
         }
         if ends.is_empty() {
