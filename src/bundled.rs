@@ -21,6 +21,10 @@ pub const FILES: &[BundledFile] = &[
         content: include_str!("../policies/sports-licences-yearly.toml"),
     },
     BundledFile { path: "food-cards-quarterly.toml", content: include_str!("../policies/food-cards-quarterly.toml") },
+    BundledFile {
+        path: "payment-defaults-quarterly-sdc.toml",
+        content: include_str!("../policies/payment-defaults-quarterly-sdc.toml"),
+    },
     BundledFile { path: "baseline.toml", content: include_str!("../policies/baseline.toml") },
     BundledFile {
         path: "schemas/payment-defaults.toml",

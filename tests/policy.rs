@@ -16,7 +16,7 @@ fn check(ws: &Workspace, name: &str, edit: impl Fn(&str) -> String) -> common::O
 fn to_sdc(t: &str) -> String {
     let start = t.find("[protection]").unwrap();
     let mut s = t[..start].to_string();
-    s.push_str("[protection]\nmode = \"sdc\"\nmin_units_per_cell = 5\nsecondary_suppression = true\nprotection_percent = 30\n\n[protection.dominance]\nn = 2\nk = 85\n");
+    s.push_str("[protection]\nmode = \"sdc\"\nmin_units_per_cell = 5\nsecondary_suppression = true\nprotection_percent = 30\npublish_suppression_reasons = false\n\n[protection.dominance]\nn = 2\nk = 85\n");
     // sdc adds no noise: no budget parameters.
     s.replace("epsilon = 0.5\n", "").replace("epsilon = 0.25\n", "")
 }
@@ -112,7 +112,12 @@ fn each_rule_has_a_failing_example() {
             "protection.mechanism",
             "not supported yet",
         ),
-        ("sdc-mode", to_sdc, "protection.mode", "not supported yet"),
+        (
+            "dp-sdc-mode",
+            |t| to_sdc(t).replace("mode = \"sdc\"", "mode = \"dp+sdc\""),
+            "protection.mode",
+            "not supported yet",
+        ),
         // Baseline floors.
         ("epsilon-over-floor", |t| t.replacen("epsilon = 0.5", "epsilon = 1.9", 1), "measures", "at most 2"),
         ("threshold-under-floor", |t| t.replace("min = 10", "min = 3"), "protection.noisy_threshold.min", "at least 5"),
@@ -234,7 +239,6 @@ fn explain_an_sdc_policy() {
         "Primary suppression: cells with fewer than 5",
         "2 largest contributors make up more than 85 %",
         "Secondary suppression",
-        "Not supported yet",
     ] {
         assert!(out.stdout.contains(fragment), "missing {fragment:?} in\n{}", out.stdout);
     }

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use cellguard_ingest::{Contribution, ContributionChunk, MAX_VALUES, PARTITIONS};
 
 use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan};
-use crate::table::BoundedTable;
+use crate::table::{BoundedTable, BoundingStats};
 
 /// Pseudonyms are already uniformly distributed keyed hashes, so hashing them again is wasted
 /// work: this hasher passes the 64-bit pseudonym through (with a multiply to spread the bits
@@ -155,6 +155,18 @@ impl BoundingAccumulator {
                     .collect()
             })
         })
+    }
+
+    /// Counts of what bounding changed so far (units, records dropped by the cell limit, values
+    /// clamped); the per-cell caps are counted by [`BoundingAccumulator::finish`].
+    pub fn stats(&self) -> BoundingStats {
+        let mut s = BoundingStats::default();
+        for p in &self.partitions {
+            s.units += p.units.len() as u64;
+            s.records_dropped_cells += p.records_dropped_cells;
+            s.values_clamped += p.values_clamped;
+        }
+        s
     }
 
     /// Tabulates the bounded contributions exactly.

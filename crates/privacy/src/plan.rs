@@ -246,6 +246,9 @@ pub struct SdcPlan {
     pub protection: crate::sdc::Protection,
     /// Margins.
     pub margins: Margins,
+    /// Whether suppressed cells carry their reason in the output (the audit then assumes the
+    /// attacker knows it).
+    pub publish_reasons: bool,
 }
 
 impl ReleasePlan {

@@ -29,6 +29,8 @@ pub enum CellStatus {
     SuppressedPrimaryPPercent,
     /// Suppressed to protect primary cells (secondary).
     SuppressedSecondary,
+    /// Suppressed by SDC, reason not published.
+    Suppressed,
 }
 
 impl CellStatus {
@@ -41,17 +43,19 @@ impl CellStatus {
             CellStatus::SuppressedPrimaryDominance => "suppressed_primary_dominance",
             CellStatus::SuppressedPrimaryPPercent => "suppressed_primary_p_percent",
             CellStatus::SuppressedSecondary => "suppressed_secondary",
+            CellStatus::Suppressed => "suppressed",
         }
     }
 
     /// Every status, in output order.
-    pub const ALL: [CellStatus; 6] = [
+    pub const ALL: [CellStatus; 7] = [
         CellStatus::Published,
         CellStatus::SuppressedNoisyThreshold,
         CellStatus::SuppressedPrimaryFrequency,
         CellStatus::SuppressedPrimaryDominance,
         CellStatus::SuppressedPrimaryPPercent,
         CellStatus::SuppressedSecondary,
+        CellStatus::Suppressed,
     ];
 }
 
@@ -100,6 +104,8 @@ pub struct SdcSummary {
     pub protection_ratio: f64,
     /// Whether secondary suppression ran.
     pub secondary: bool,
+    /// Whether suppressed cells show their reason.
+    pub reasons_published: bool,
     /// Rounds of the audit loop.
     pub rounds: usize,
     /// Primary cells.
@@ -275,12 +281,14 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
     let primary = primary_suppression(&table.units, &sum_tops, &sdc.rules);
     let constraints = table.hier.constraints();
     let equal = vec![Relation::Equal; constraints.len()];
-    // A published frequency reason tells the attacker the count is between 1 and min − 1.
+    // A published frequency reason tells the attacker the count is between 1 and min − 1; the
+    // audit assumes exactly that knowledge when reasons are published.
     let min = sdc.rules.min_units as f64;
     let known: Vec<(f64, f64)> = primary
         .iter()
         .map(|s| if *s == SdcStatus::PrimaryFrequency { (1.0, (min - 1.0).max(1.0)) } else { (0.0, f64::INFINITY) })
         .collect();
+    let known_if_published = sdc.publish_reasons.then_some(known.as_slice());
     let tables: Vec<MeasureTable<'_>> = sdc
         .measures
         .iter()
@@ -289,7 +297,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             values: v,
             relations: if *kind == MeasureKind::CountUnits { &table.unit_relations } else { &equal },
             protection: sdc.protection,
-            known: (*kind == MeasureKind::CountUnits).then_some(known.as_slice()),
+            known: known_if_published.filter(|_| *kind == MeasureKind::CountUnits),
         })
         .collect();
     let cost: Vec<f64> = table.units.iter().map(|u| *u as f64).collect();
@@ -298,27 +306,30 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
     } else {
         Secondary { status: primary.clone(), unprotected: Vec::new(), rounds: 0 }
     };
-    // The final audit: every primary cell, every measure. A hypercube certificate proves a
-    // cell protected without a linear program; the others get the exact LP audit.
-    let hidden: Vec<bool> = outcome.status.iter().map(|s| s.is_suppressed()).collect();
-    let cubes = Cubes::new(&table.hier, &constraints);
-    let targets: Vec<usize> =
-        (0..n).filter(|c| primary[*c].is_primary() && !cubes.certified(*c, &tables, &hidden)).collect();
-    let mut unprotected = std::collections::BTreeSet::new();
-    let mut min_protection = f64::INFINITY;
-    for t in &tables {
-        let cs: Vec<(Constraint, Relation)> = constraints.iter().cloned().zip(t.relations.iter().copied()).collect();
-        let intervals = audit_intervals(t.values, &hidden, &cs, &targets, t.known);
-        for (cell, i) in targets.iter().zip(&intervals) {
-            if !t.protected(*cell, i) {
-                unprotected.insert(*cell);
-            }
-            let v = t.values[*cell];
-            if v > 0.0 {
-                min_protection = min_protection.min(((v - i.lo).min(i.hi - v) / v).max(0.0));
+    // The audit: secondary suppression ends only when every primary cell is proven protected,
+    // by a hypercube certificate or by the exact LP interval, and suppressing more cells only
+    // widens intervals, so those proofs hold for the final pattern. Without secondary
+    // suppression the primary pattern is audited here.
+    let unprotected: std::collections::BTreeSet<usize> = if sdc.secondary {
+        outcome.unprotected.iter().copied().collect()
+    } else {
+        let hidden: Vec<bool> = outcome.status.iter().map(|s| s.is_suppressed()).collect();
+        let cubes = Cubes::new(&table.hier, &constraints);
+        let targets: Vec<usize> =
+            (0..n).filter(|c| primary[*c].is_primary() && !cubes.certified(*c, &tables, &hidden)).collect();
+        let mut bad = std::collections::BTreeSet::new();
+        for t in &tables {
+            let cs: Vec<(Constraint, Relation)> =
+                constraints.iter().cloned().zip(t.relations.iter().copied()).collect();
+            for (cell, i) in targets.iter().zip(audit_intervals(t.values, &hidden, &cs, &targets, t.known)) {
+                if !t.protected(*cell, &i) {
+                    bad.insert(*cell);
+                }
             }
         }
-    }
+        bad
+    };
+    let min_protection = if unprotected.is_empty() { sdc.protection.ratio } else { 0.0 };
     let keys = ReleaseKeys::from_dimensions(table.keys.clone());
     if !unprotected.is_empty() {
         let mut coords = Vec::new();
@@ -343,7 +354,11 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             ),
         }));
     }
-    let status: Vec<CellStatus> = outcome.status.iter().map(|s| sdc_status(*s)).collect();
+    let status: Vec<CellStatus> = outcome
+        .status
+        .iter()
+        .map(|s| if sdc.publish_reasons || !s.is_suppressed() { sdc_status(*s) } else { CellStatus::Suppressed })
+        .collect();
     let count = |f: fn(&SdcStatus) -> bool| outcome.status.iter().filter(|s| f(s)).count() as u64;
     let secondary_value: f64 = (0..n)
         .filter(|c| outcome.status[*c] == SdcStatus::Secondary)
@@ -391,6 +406,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             p_percent: sdc.rules.p_percent,
             protection_ratio: sdc.protection.ratio,
             secondary: sdc.secondary,
+            reasons_published: sdc.publish_reasons,
             rounds: outcome.rounds,
             primary_cells: count(|s| s.is_primary()),
             secondary_cells: count(|s| *s == SdcStatus::Secondary),
@@ -399,7 +415,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         }),
         trees: Some(table.hier.dims().to_vec()),
         bounds: plan.bounds,
-        bounding: BoundingStats::default(),
+        bounding: table.stats,
         noise_secure: true,
     })
 }

@@ -163,6 +163,8 @@ pub struct SdcEntry {
     pub protection_ratio: f64,
     /// Whether secondary suppression ran.
     pub secondary_suppression: bool,
+    /// Whether suppressed cells show their reason in `cells.csv`.
+    pub reasons_published: bool,
     /// Rounds of the audit loop.
     pub audit_rounds: usize,
     /// Primary suppressions.
@@ -349,6 +351,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             p_percent: s.p_percent,
             protection_ratio: s.protection_ratio,
             secondary_suppression: s.secondary,
+            reasons_published: s.reasons_published,
             audit_rounds: s.rounds,
             primary_cells: s.primary_cells,
             secondary_cells: s.secondary_cells,

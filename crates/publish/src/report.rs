@@ -86,7 +86,8 @@ pub fn render(m: &Manifest) -> String {
         if let Some(p) = sdc.min_protection_achieved {
             let _ = writeln!(
                 s,
-                "\nAttacker audit (linear programming over the published cells, totals and non-negativity, knowing the published reason codes): the least-protected primary cell can only be placed within ±{:.0} % of its value.\n",
+                "\nAttacker audit (hypercube certificates, else linear programming over the published cells, totals and non-negativity{}): every primary cell can only be placed within an interval reaching at least {:.0} % of its value below and above it (at least one unit either way).\n",
+                if sdc.reasons_published { ", knowing the published reason codes" } else { "" },
                 p * 100.0
             );
         }

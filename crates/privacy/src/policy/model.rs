@@ -357,6 +357,12 @@ pub struct ProtectionSection {
     /// above the true value (and at least one unit either way). Required when secondary
     /// suppression is on. Example: `protection_percent = 30`
     pub protection_percent: Option<f64>,
+    /// Whether suppressed cells are published with their reason (`suppressed_primary_frequency`,
+    /// `suppressed_secondary`, …) or all as `suppressed`. A published frequency reason tells an
+    /// attacker the cell holds between 1 and `min_units_per_cell − 1` units; the audit then
+    /// assumes that knowledge, which can make a table impossible to protect. Required in `sdc`
+    /// and `dp+sdc` modes. Example: `publish_suppression_reasons = false`
+    pub publish_suppression_reasons: Option<bool>,
 }
 
 /// Guarantee modes.

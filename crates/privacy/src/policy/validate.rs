@@ -303,7 +303,8 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         GuaranteeMode::Dp => {}
         // The SDC engine (crate::sdc) is built and tested, but its audit loop is not yet fast
         // enough for sub-area tables with margins, so releases in these modes are refused.
-        GuaranteeMode::Sdc | GuaranteeMode::DpSdc => ctx.unsupported(
+        GuaranteeMode::Sdc => {}
+        GuaranteeMode::DpSdc => ctx.unsupported(
             "protection.mode",
             format!("mode `{}` is not supported yet; only `dp` is (SDC releases are under construction)", mode.name()),
         ),
@@ -728,6 +729,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
             secondary,
             protection: crate::sdc::Protection { ratio, min_width: 1.0 },
             margins: margins.unwrap_or_default(),
+            publish_reasons: protection.publish_suppression_reasons.unwrap_or(false),
         });
     }
 
@@ -842,12 +844,20 @@ fn check_protection_fields(ctx: &mut Ctx<'_>, file: &PolicyFile) {
                 "missing: `sdc` modes must say whether secondary suppression is applied",
             );
         }
+        if p.publish_suppression_reasons.is_none() {
+            ctx.invalid(
+                "protection.publish_suppression_reasons",
+                "missing: `sdc` modes must say whether suppressed cells show their reason",
+            );
+        }
     } else {
         for (field, present) in [
             ("protection.min_units_per_cell", p.min_units_per_cell.is_some()),
             ("protection.dominance", p.dominance.is_some()),
             ("protection.p_percent", p.p_percent.is_some()),
             ("protection.secondary_suppression", p.secondary_suppression.is_some()),
+            ("protection.publish_suppression_reasons", p.publish_suppression_reasons.is_some()),
+            ("protection.protection_percent", p.protection_percent.is_some()),
         ] {
             if present {
                 ctx.invalid(field, "applies to `sdc` and `dp+sdc` modes only; remove it or change the mode");

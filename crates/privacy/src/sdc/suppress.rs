@@ -487,6 +487,26 @@ pub fn secondary_suppression(
                 .map(|ci| &constraints[*ci])
                 .filter(|c| cells_of(c).iter().any(|x| !suppressed(&status, *x)))
                 .min_by_key(|c| (cells_of(c).iter().filter(|x| suppressed(&status, **x)).count(), c.parent));
+            // Every constraint of the cell is fully suppressed: widen the nearest one, searching
+            // outwards through the suppressed cells it is linked to.
+            let best = best.or_else(|| {
+                let mut seen = std::collections::HashSet::from([*cell]);
+                let mut queue = std::collections::VecDeque::from([*cell]);
+                while let Some(x) = queue.pop_front() {
+                    for ci in &by_cell[x] {
+                        let c = &constraints[*ci];
+                        if cells_of(c).iter().any(|y| !suppressed(&status, *y)) {
+                            return Some(c);
+                        }
+                        for y in cells_of(c) {
+                            if seen.insert(y) {
+                                queue.push_back(y);
+                            }
+                        }
+                    }
+                }
+                None
+            });
             if let Some(c) = best {
                 if let Some(pick) =
                     cells_of(c).into_iter().filter(|x| !suppressed(&status, *x)).min_by_key(|x| cost(*x))

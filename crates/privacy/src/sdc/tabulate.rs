@@ -22,6 +22,7 @@ pub struct SdcTable {
     pub(crate) records: Vec<u64>,
     pub(crate) sums: Vec<Vec<SumWithTop>>,
     pub(crate) unit_relations: Vec<Relation>,
+    pub(crate) stats: crate::table::BoundingStats,
 }
 
 impl SdcTable {
@@ -227,7 +228,7 @@ pub fn tabulate(plan: &ReleasePlan, acc: &BoundingAccumulator) -> SdcTable {
             }
         })
         .collect();
-    SdcTable { hier, keys, units, records, sums, unit_relations }
+    SdcTable { hier, keys, units, records, sums, unit_relations, stats: acc.stats() }
 }
 
 /// Whether a kind of dimension can carry margins (for messages).

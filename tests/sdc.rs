@@ -1,0 +1,47 @@
+//! `sdc` releases through the binary: exact values, margins at every level, suppression that
+//! hides reasons, and a release folder that verifies.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{fixture, read_csv, Workspace};
+
+#[test]
+fn sdc_release_with_margins() {
+    let ws = Workspace::new();
+    let policy = ws.path("policies/payment-defaults-quarterly-sdc.toml");
+    let input = fixture("payment-defaults-small.csv");
+    let out =
+        ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"]);
+    out.expect_code(0).expect_no_sentinels();
+    assert!(out.stdout.contains("statistical disclosure control"), "{}", out.stdout);
+    let (header, rows) = read_csv(&ws.path("out/cells.csv"));
+    assert_eq!(header[0], "area_level");
+    // (147 sub-areas + 34 districts + 8 major districts + city) × (7 bands + total) × (4 quarters + total).
+    assert_eq!(rows.len(), 190 * 8 * 5 * 3);
+    let levels: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(levels.into_iter().collect::<Vec<_>>(), ["city", "district", "major_district", "subarea"]);
+    assert!(rows.iter().any(|r| r[3] == "total" && r[4] == "total" && r[0] == "city"));
+    for r in &rows {
+        match r[9].as_str() {
+            // Exact values: no noise columns.
+            "published" => assert!(!r[8].is_empty() && r[10..].iter().all(String::is_empty), "{r:?}"),
+            // Reasons are not published by this policy.
+            "suppressed" => assert!(r[8].is_empty()),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // Every non-empty cell of this tiny extract has fewer than 5 persons, so none is published;
+    // empty cells are published as exact zeros.
+    let persons: Vec<&Vec<String>> = rows.iter().filter(|r| r[7] == "persons").collect();
+    assert!(persons.iter().filter(|r| r[9] == "published").all(|r| r[8] == "0"));
+    let city_total = persons.iter().find(|r| r[0] == "city" && r[3] == "total" && r[4] == "total").unwrap();
+    assert_eq!(city_total[9], "suppressed", "4 persons in all: the city total is a primary cell");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["mode"], "sdc");
+    assert!(m["privacy_loss"].as_array().unwrap().is_empty());
+    assert!(m["sdc"]["primary_cells"].as_u64().unwrap() > 0);
+    assert_eq!(m["sdc"]["dimensions"].as_array().unwrap().len(), 3);
+    ws.run(&["verify", ws.path("out").to_str().unwrap()]).expect_code(0);
+}
