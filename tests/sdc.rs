@@ -45,3 +45,38 @@ fn sdc_release_with_margins() {
     assert_eq!(m["sdc"]["dimensions"].as_array().unwrap().len(), 3);
     ws.run(&["verify", ws.path("out").to_str().unwrap()]).expect_code(0);
 }
+
+#[test]
+fn audit_of_a_release_folder() {
+    let ws = Workspace::new();
+    let policy = ws.path("policies/payment-defaults-quarterly-sdc.toml");
+    let input = fixture("payment-defaults-small.csv");
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"])
+        .expect_code(0);
+    let dir = ws.path("out");
+    let (_, rows) = read_csv(&dir.join("cells.csv"));
+    let suppressed = rows.iter().filter(|r| r[9] != "published").count();
+    let ok = ws.run(&["audit", dir.to_str().unwrap(), "--intervals", ws.path("intervals.csv").to_str().unwrap()]);
+    ok.expect_code(0);
+    assert!(ok.stdout.contains(&format!("{suppressed} suppressed values audited; 0 can be narrowed")), "{}", ok.stdout);
+    assert_eq!(std::fs::read_to_string(ws.path("intervals.csv")).unwrap().lines().count(), suppressed + 1);
+    // A naive pattern: publish every suppressed value but one. The last one follows from the
+    // totals, and the audit must say so.
+    let text = std::fs::read_to_string(dir.join("cells.csv")).unwrap();
+    let mut kept = false;
+    let naive: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let target = l.starts_with("subarea,0911101010,Kruununhaka,25-34,2025Q1") && l.contains(",persons,");
+            if l.contains(",suppressed,") && !(target && !kept) {
+                l.replace(",,suppressed,", ",0,published,")
+            } else {
+                kept |= target;
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(kept);
+    std::fs::write(dir.join("cells.csv"), naive.join("\n") + "\n").unwrap();
+    ws.run(&["audit", dir.to_str().unwrap()]).expect_code(1).expect_stderr(&["0911101010/25-34/2025Q1 persons"]);
+}

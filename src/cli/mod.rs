@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive), one module per subcommand.
 
+mod audit;
 mod budget;
 mod demo;
 mod policy;
@@ -40,6 +41,13 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// Show or verify a privacy-budget ledger.
     Budget(budget::BudgetArgs),
+    /// Audit a published `sdc` release as an attacker would.
+    ///
+    /// Rebuilds the table's totals from the release folder alone and computes, by linear
+    /// programming, the tightest interval an attacker can derive for every suppressed cell.
+    /// Exit 0 when none can be narrowed to less than two units, 1 otherwise (naming the cells),
+    /// 2 when the folder cannot be read.
+    Audit(audit::AuditArgs),
     /// Generate synthetic data, release it with the bundled policy, and say where.
     ///
     /// Writes the bundled policies under DIR/policies, a synthetic payment-default extract under
@@ -86,6 +94,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo(args) => demo::execute(args),
         Command::Policy(args) => policy::execute(args),
         Command::Budget(args) => budget::execute(args),
+        Command::Audit(args) => audit::execute(args),
         Command::Synth(args) => synth::execute(args),
         Command::Verify(args) => verify::execute(args),
     }

@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod cells;
 pub mod error;
 pub mod manifest;
@@ -14,6 +15,7 @@ pub mod report;
 pub mod verify;
 pub mod write;
 
+pub use audit::{audit_release, AuditReport};
 pub use error::PublishError;
 pub use manifest::{BudgetRecord, FileDigest, InputDigest, Manifest, ReasonCount, ReleaseContext};
 pub use verify::{verify_release, VerifyReport};
