@@ -157,3 +157,63 @@ fn fake_noise_releases_say_so_in_every_output() {
     assert_eq!((a[1][7].as_str(), a[1][8].as_str()), ("entries", "3"));
     assert_eq!((a[2][7].as_str(), a[2][8].as_str()), ("amount_eur", "2300.50"));
 }
+
+#[test]
+fn parallel_and_single_threaded_releases_are_byte_identical() {
+    let ws = Workspace::new();
+    // The fixture with a quoted creditor field holding a newline and a delimiter on every row,
+    // so chunk boundaries must respect quotes.
+    let text = std::fs::read_to_string(fixture("payment-defaults-small.csv")).unwrap();
+    let quoted: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!(
+                    "{}\n",
+                    l.replacen(",bank,", ",\"bank,\nbranch\",", 1).replacen(",telecom,", ",\"tele\ncom\",", 1)
+                )
+            }
+        })
+        .collect();
+    let input = ws.write("input/quoted.csv", quoted.as_bytes());
+    let baseline = std::fs::read_to_string(ws.path("policies/baseline.toml")).unwrap();
+    ws.write(
+        "policies/permissive-baseline.toml",
+        baseline
+            .replace("min_noisy_threshold = 5", "min_noisy_threshold = 0")
+            .replace("max_epsilon_per_dataset_period = 4.0", "max_epsilon_per_dataset_period = 100.0")
+            .as_bytes(),
+    );
+    let policy = ws.policy_variant("min1", |t| {
+        t.replace("min = 10", "min = 1").replace("total_epsilon = 4.0", "total_epsilon = 100.0")
+    });
+    let key = PseudonymKey::from_bytes(TEST_KEY.as_bytes().to_vec()).unwrap();
+    let make = |out: &str, threads: usize, chunk_bytes: usize| {
+        let request = ReleaseRequest {
+            policy: policy.clone(),
+            baseline: Some(ws.path("policies/permissive-baseline.toml")),
+            input: input.clone(),
+            out: ws.path(out),
+            scan: ScanOptions { chunk_bytes, chunks_per_batch: 2 },
+        };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| release(&request, &key, &mut ZeroNoise, |_| {})).unwrap();
+        std::fs::read(ws.path(out).join("cells.csv")).unwrap()
+    };
+    let single = make("single", 1, 1 << 20);
+    for (threads, chunk) in [(2, 1), (2, 37), (3, 200)] {
+        assert_eq!(
+            make(&format!("par-{threads}-{chunk}"), threads, chunk),
+            single,
+            "threads {threads}, chunks of {chunk} bytes"
+        );
+    }
+    // The quoted rows were read as rows, not split: A's cell holds its three entries.
+    let (_, rows) = read_csv(&ws.path("single/cells.csv"));
+    let a =
+        rows.iter().find(|r| r[1] == "0911101010" && r[3] == "25-34" && r[4] == "2025Q1" && r[7] == "entries").unwrap();
+    assert_eq!(a[8], "3");
+}
