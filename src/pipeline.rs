@@ -119,6 +119,21 @@ pub struct ReleaseOutcome {
     pub written: WrittenRelease,
     /// The scan of the source.
     pub scan: ScanSummary,
+    /// Wall time of each stage.
+    pub timings: Timings,
+}
+
+/// Wall time of each stage of a release.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Policy, baseline and classifications loaded and checked; ledger checked.
+    pub plan: std::time::Duration,
+    /// Source read, parsed, validated, pseudonymised and bounded (in parallel).
+    pub scan_and_bound: std::time::Duration,
+    /// Exact tabulation and protection (noise or suppression).
+    pub tabulate_and_protect: std::time::Duration,
+    /// Ledger entry and release folder written.
+    pub write: std::time::Duration,
 }
 
 fn file_digest(path: &Path, sha256: &[u8; 32]) -> Result<FileDigest, PipelineError> {
@@ -188,6 +203,8 @@ pub fn release(
     noise: &mut dyn NoiseSource,
     mut on_batch: impl FnMut(u64),
 ) -> Result<ReleaseOutcome, PipelineError> {
+    let started = std::time::Instant::now();
+    let mut timings = Timings::default();
     let baseline_path = resolve_baseline(&request.policy, request.baseline.as_deref())?;
     let baseline = load_baseline(&baseline_path)?;
     let plan: ReleasePlan = load_policy(&request.policy, Some(&baseline))?;
@@ -217,6 +234,8 @@ pub fn release(
         }
         None => None,
     };
+    timings.plan = started.elapsed();
+    let stage = std::time::Instant::now();
     let mut accumulator = BoundingAccumulator::new(&plan);
     let pseudonymiser = Pseudonymiser::new(key);
     let mut rows_so_far = 0u64;
@@ -261,12 +280,16 @@ pub fn release(
             reasons,
         });
     }
+    timings.scan_and_bound = stage.elapsed();
+    let stage = std::time::Instant::now();
     let protected = if plan.sdc.is_some() {
         let table = cellguard_privacy::sdc::tabulate(&plan, &accumulator);
         protect_sdc(&plan, table)?
     } else {
         protect(&plan, accumulator.finish(), noise)?
     };
+    timings.tabulate_and_protect = stage.elapsed();
+    let stage = std::time::Instant::now();
     // Charge the budget before anything is published: the entry is on disk before the
     // release folder can appear.
     let budget_record = match (&mut ledger, &plan.budget) {
@@ -321,5 +344,6 @@ pub fn release(
         }],
     };
     let written = write_release(&request.out, &protected, &context)?;
-    Ok(ReleaseOutcome { written, scan })
+    timings.write = stage.elapsed();
+    Ok(ReleaseOutcome { written, scan, timings })
 }

@@ -1,5 +1,6 @@
 //! `cellguard run`: one release.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -32,9 +33,12 @@ pub struct RunArgs {
     /// Worker threads (0: one per core). The result does not depend on it.
     #[arg(long, default_value_t = 0, value_name = "N")]
     threads: usize,
-    /// Print nothing on success.
+    /// Print nothing on success, and no progress.
     #[arg(long, short)]
     quiet: bool,
+    /// Print the wall time of each stage on stderr.
+    #[arg(long)]
+    timings: bool,
 }
 
 /// Loads the key from `--key-file` or the environment; a missing key is an error, never a
@@ -61,7 +65,28 @@ pub fn execute(args: RunArgs) -> Result<(), CliError> {
         out: args.out,
         scan: ScanOptions::default(),
     };
-    let outcome = release(&request, &key, &mut SecureNoise, |_| {})?;
+    // Progress on stderr when it is a terminal: rows read and rows per second.
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let outcome = release(&request, &key, &mut SecureNoise, |rows| {
+        if show_progress {
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            eprint!("\r  {rows} rows read, {:.2} M rows/s   ", rows as f64 / secs / 1e6);
+        }
+    })?;
+    if show_progress {
+        eprint!("\r{}\r", " ".repeat(48));
+    }
+    if args.timings {
+        let t = outcome.timings;
+        eprintln!(
+            "timings: plan {:.3} s, read+pseudonymise+bound {:.3} s, tabulate+protect {:.3} s, write {:.3} s",
+            t.plan.as_secs_f64(),
+            t.scan_and_bound.as_secs_f64(),
+            t.tabulate_and_protect.as_secs_f64(),
+            t.write.as_secs_f64()
+        );
+    }
     if !args.quiet {
         say(&describe(&outcome));
     }
