@@ -179,6 +179,20 @@ fn failpoint(name: &str) -> Result<(), PipelineError> {
     Ok(())
 }
 
+/// The input's read and write permission bits (Unix), for the release files.
+fn input_file_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o666)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// The baseline to check a policy against: the one given, or `baseline.toml` beside the
 /// policy. A release without a baseline is refused as a usage error.
 pub fn resolve_baseline(policy: &Path, given: Option<&Path>) -> Result<PathBuf, PipelineError> {
@@ -330,6 +344,7 @@ pub fn release(
         schema: file_digest(&plan.schema_path, &plan.schema_sha256)?,
         classifications: plan.classifications.iter().map(|(p, h)| file_digest(p, h)).collect::<Result<_, _>>()?,
         budget: budget_record,
+        file_mode: input_file_mode(&request.input),
         inputs: vec![InputDigest {
             file: FileDigest {
                 name: scan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),

@@ -237,3 +237,21 @@ fn an_existing_release_folder_is_never_overwritten() {
     run_fixture(&ws, "out").expect_code(2).expect_stderr(&["already exists"]);
     assert_eq!(std::fs::read(ws.path("out/keep.txt")).unwrap(), b"mine");
 }
+
+#[cfg(unix)]
+#[test]
+fn release_files_are_no_more_readable_than_the_input() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new();
+    let input = ws.write("input/private.csv", &std::fs::read(fixture("payment-defaults-small.csv")).unwrap());
+    std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let policy = ws.policy();
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"])
+        .expect_code(0);
+    for name in ["cells.csv", "report.md", "manifest.json"] {
+        let mode = std::fs::metadata(ws.path("out").join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{name} has mode {mode:o}");
+    }
+    let dir_mode = std::fs::metadata(ws.path("out")).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o077, 0, "the folder has mode {dir_mode:o}");
+}

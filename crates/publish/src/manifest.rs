@@ -90,6 +90,9 @@ pub struct ReleaseContext {
     pub inputs: Vec<InputDigest>,
     /// The budget the release was charged to, if any.
     pub budget: Option<BudgetRecord>,
+    /// Permission bits for release files (Unix): never wider than the input's, so a release
+    /// of a file only its owner may read is readable only by its owner too.
+    pub file_mode: Option<u32>,
 }
 
 /// The privacy loss of one measure.

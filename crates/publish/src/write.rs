@@ -27,12 +27,17 @@ pub struct WrittenRelease {
     pub manifest: Manifest,
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<FileDigest, PublishError> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| PublishError::io(path, "create", e))?;
+fn write_synced(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<FileDigest, PublishError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = options.open(path).map_err(|e| PublishError::io(path, "create", e))?;
     f.write_all(bytes).map_err(|e| PublishError::io(path, "write", e))?;
     f.sync_all().map_err(|e| PublishError::io(path, "sync", e))?;
     Ok(FileDigest {
@@ -82,25 +87,32 @@ pub fn write_release(
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let tmp = parent.join(format!(".{base}.tmp-{}-{nanos}", std::process::id()));
-    fs::create_dir(&tmp).map_err(|e| PublishError::io(&tmp, "create", e))?;
+    let mut dir = fs::DirBuilder::new();
+    #[cfg(unix)]
+    if let Some(mode) = ctx.file_mode {
+        use std::os::unix::fs::DirBuilderExt;
+        // Directories need the execute bit wherever they are readable.
+        dir.mode(mode | ((mode & 0o444) >> 2));
+    }
+    dir.create(&tmp).map_err(|e| PublishError::io(&tmp, "create", e))?;
     let mut guard = TempGuard(Some(tmp.clone()));
 
     let mut cells = Vec::with_capacity(release.n_cells() * release.measures().len() * 96);
     cells.extend_from_slice(BOM);
     let n_rows = write_cells(release, &mut cells)
         .map_err(|e| PublishError::io(tmp.join("cells.csv"), "write", std::io::Error::other(e.to_string())))?;
-    let cells_digest = write_synced(&tmp.join("cells.csv"), &cells)?;
+    let cells_digest = write_synced(&tmp.join("cells.csv"), &cells, ctx.file_mode)?;
     drop(cells);
 
     // The report is rendered from the manifest, which lists the report itself, so render it
     // from a manifest that lists cells.csv only, then list both in the final manifest.
     let draft = build(release, ctx, n_rows, vec![cells_digest.clone()]);
     let report_text = report::render(&draft);
-    let report_digest = write_synced(&tmp.join("report.md"), report_text.as_bytes())?;
+    let report_digest = write_synced(&tmp.join("report.md"), report_text.as_bytes(), ctx.file_mode)?;
     let manifest = build(release, ctx, n_rows, vec![cells_digest, report_digest]);
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| PublishError::io(tmp.join("manifest.json"), "serialise", std::io::Error::other(e.to_string())))?;
-    write_synced(&tmp.join("manifest.json"), &json)?;
+    write_synced(&tmp.join("manifest.json"), &json, ctx.file_mode)?;
     sync_dir(&tmp)?;
 
     if out.exists() {
