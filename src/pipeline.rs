@@ -110,6 +110,8 @@ pub struct ReleaseRequest {
     pub out: PathBuf,
     /// Scan tuning (never changes the result).
     pub scan: ScanOptions,
+    /// Replace an existing release folder at `out` (never anything else).
+    pub force: bool,
 }
 
 /// A finished release and what was read.
@@ -222,8 +224,15 @@ pub fn release(
     let baseline_path = resolve_baseline(&request.policy, request.baseline.as_deref())?;
     let baseline = load_baseline(&baseline_path)?;
     let plan: ReleasePlan = load_policy(&request.policy, Some(&baseline))?;
-    if request.out.exists() {
+    if request.out.exists() && !request.force {
         return Err(PublishError::Exists { path: request.out.clone() }.into());
+    }
+    if request.out.exists() && !request.out.join("manifest.json").is_file() {
+        return Err(PublishError::Invalid {
+            path: request.out.clone(),
+            message: "exists and is not a release folder (no manifest.json); it is never replaced".into(),
+        }
+        .into());
     }
     // The budget is checked from the policy alone, before any data is read; the ledger stays
     // locked until this release's entry is written.
@@ -345,6 +354,7 @@ pub fn release(
         classifications: plan.classifications.iter().map(|(p, h)| file_digest(p, h)).collect::<Result<_, _>>()?,
         budget: budget_record,
         file_mode: input_file_mode(&request.input),
+        replace: request.force,
         inputs: vec![InputDigest {
             file: FileDigest {
                 name: scan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),

@@ -255,3 +255,33 @@ fn release_files_are_no_more_readable_than_the_input() {
     let dir_mode = std::fs::metadata(ws.path("out")).unwrap().permissions().mode();
     assert_eq!(dir_mode & 0o077, 0, "the folder has mode {dir_mode:o}");
 }
+
+#[test]
+fn force_replaces_a_release_whole_and_nothing_else() {
+    let ws = Workspace::new();
+    run_fixture(&ws, "out").expect_code(0);
+    let first = std::fs::read(ws.path("out/manifest.json")).unwrap();
+    let policy = ws.policy();
+    let input = fixture("payment-defaults-small.csv");
+    let args =
+        ["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out", "--force"];
+    ws.run(&args).expect_code(0);
+    assert_ne!(std::fs::read(ws.path("out/manifest.json")).unwrap(), first, "the release was replaced");
+    ws.run(&["verify", ws.path("out").to_str().unwrap()]).expect_code(0);
+    let hidden: Vec<String> = std::fs::read_dir(ws.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "left {hidden:?}");
+    // A folder that is not a release is never replaced, even with --force.
+    std::fs::create_dir(ws.path("mine")).unwrap();
+    std::fs::write(ws.path("mine/notes.txt"), b"keep").unwrap();
+    let args =
+        ["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "mine", "--force"];
+    ws.run(&args).expect_code(2).expect_stderr(&["not a release folder"]);
+    assert_eq!(std::fs::read(ws.path("mine/notes.txt")).unwrap(), b"keep");
+    // Two releases were charged; the refused one was not.
+    let ledger = std::fs::read_to_string(ws.path("policies/ledgers/payment-defaults.jsonl")).unwrap();
+    assert_eq!(ledger.lines().count(), 2);
+}

@@ -144,6 +144,7 @@ fn fake_noise_releases_say_so_in_every_output() {
         input: fixture("payment-defaults-small.csv"),
         out: ws.path("out"),
         scan: ScanOptions::default(),
+        force: false,
     };
     let outcome = release(&request, &key, &mut ZeroNoise, |_| {}).unwrap();
     assert!(outcome.written.manifest.noise_source.contains("FAKE"));
@@ -198,6 +199,7 @@ fn parallel_and_single_threaded_releases_are_byte_identical() {
             input: input.clone(),
             out: ws.path(out),
             scan: ScanOptions { chunk_bytes, chunks_per_batch: 2 },
+            force: false,
         };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| release(&request, &key, &mut ZeroNoise, |_| {})).unwrap();

@@ -64,6 +64,7 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
             input,
             out: releases.join(name),
             scan: ScanOptions::default(),
+            force: false,
         };
         let outcome = release(&request, &key, &mut SecureNoise, |_| {})?;
         let m = &outcome.written.manifest;

@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// Print the wall time of each stage on stderr.
     #[arg(long)]
     timings: bool,
+    /// Replace the release folder at --out if one exists (atomically: the old release stays
+    /// whole until the new one is complete). Folders that are not releases are never replaced.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Loads the key from `--key-file` or the environment; a missing key is an error, never a
@@ -64,6 +68,7 @@ pub fn execute(args: RunArgs) -> Result<(), CliError> {
         input: args.input,
         out: args.out,
         scan: ScanOptions::default(),
+        force: args.force,
     };
     // Progress on stderr when it is a terminal: rows read and rows per second.
     let show_progress = !args.quiet && std::io::stderr().is_terminal();

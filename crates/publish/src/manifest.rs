@@ -93,6 +93,8 @@ pub struct ReleaseContext {
     /// Permission bits for release files (Unix): never wider than the input's, so a release
     /// of a file only its owner may read is readable only by its owner too.
     pub file_mode: Option<u32>,
+    /// Whether an existing release folder at the target may be replaced (`--force`).
+    pub replace: bool,
 }
 
 /// The privacy loss of one measure.

@@ -69,8 +69,15 @@ pub fn write_release(
     release: &ProtectedRelease,
     ctx: &ReleaseContext,
 ) -> Result<WrittenRelease, PublishError> {
-    if out.exists() {
+    if out.exists() && !ctx.replace {
         return Err(PublishError::Exists { path: out.to_path_buf() });
+    }
+    if out.exists() && !out.join("manifest.json").is_file() {
+        // --force replaces releases, never arbitrary folders.
+        return Err(PublishError::Invalid {
+            path: out.to_path_buf(),
+            message: "exists and is not a release folder (no manifest.json); it is never replaced".into(),
+        });
     }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -115,11 +122,26 @@ pub fn write_release(
     write_synced(&tmp.join("manifest.json"), &json, ctx.file_mode)?;
     sync_dir(&tmp)?;
 
-    if out.exists() {
-        return Err(PublishError::Exists { path: out.to_path_buf() });
+    // Replacing: the old release steps aside under a hidden name first, so at every moment the
+    // folder holds either the whole old release or the whole new one (never a mix).
+    let old = parent.join(format!(".{base}.old-{}-{nanos}", std::process::id()));
+    let replacing = out.exists();
+    if replacing {
+        if !ctx.replace {
+            return Err(PublishError::Exists { path: out.to_path_buf() });
+        }
+        fs::rename(out, &old).map_err(|e| PublishError::io(out, "move the old release aside", e))?;
     }
-    fs::rename(&tmp, out).map_err(|e| PublishError::io(out, "move the finished release into place", e))?;
+    if let Err(e) = fs::rename(&tmp, out) {
+        if replacing {
+            let _ = fs::rename(&old, out);
+        }
+        return Err(PublishError::io(out, "move the finished release into place", e));
+    }
     guard.0 = None;
     sync_dir(&parent)?;
+    if replacing {
+        fs::remove_dir_all(&old).map_err(|e| PublishError::io(&old, "remove the replaced release", e))?;
+    }
     Ok(WrittenRelease { path: out.to_path_buf(), manifest })
 }
