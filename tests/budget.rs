@@ -108,3 +108,16 @@ fn two_concurrent_runs_cannot_both_spend_the_last_budget() {
     let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
     assert_eq!(std::fs::read_to_string(ledger).unwrap().lines().count(), 1);
 }
+
+#[test]
+fn dry_run_reports_cost_and_accuracy_without_reading_data() {
+    let ws = Workspace::new();
+    let policy = ws.policy_variant("tight", |t| t.replace("total_epsilon = 4.0", "total_epsilon = 1.5"));
+    let out = ws.run(&["run", "--dry-run", "--policy", policy.to_str().unwrap()]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("| persons | 0.5 | 4 | 11.31 | 24 |"), "{}", out.stdout);
+    assert!(out.stdout.contains("spent 0, would be 1 of 1.5"), "{}", out.stdout);
+    assert!(!ws.path("policies/ledgers").exists(), "a dry run writes nothing");
+    run(&ws, &policy, &fixture("payment-defaults-small.csv"), "r1").expect_code(0);
+    ws.run(&["run", "--dry-run", "--policy", policy.to_str().unwrap()]).expect_code(1).expect_stderr(&["exceed"]);
+}

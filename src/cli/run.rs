@@ -9,6 +9,8 @@ use cellguard::pipeline::{release, ReleaseRequest};
 use cellguard_ingest::{PseudonymKey, ScanOptions, KEY_ENV_VAR};
 use cellguard_privacy::SecureNoise;
 
+use cellguard::pipeline::EXIT_REFUSED;
+
 use super::{describe, say, set_threads, CliError};
 
 #[derive(Debug, Args)]
@@ -21,11 +23,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// The source extract (CSV, laid out as the policy's schema says).
-    #[arg(long, value_name = "FILE")]
-    input: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "dry_run")]
+    input: Option<PathBuf>,
     /// The release folder to create; it must not exist.
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "dry_run")]
+    out: Option<PathBuf>,
+    /// Print the release's privacy cost, the dataset's remaining budget and the expected
+    /// accuracy of each measure, from the policy alone: no data is read, nothing is written.
+    /// Exit 1 when the release would be refused.
+    #[arg(long)]
+    dry_run: bool,
     /// File holding the pseudonymisation key (at least 32 bytes). Without it, the key is read
     /// from the environment variable CELLGUARD_PSEUDONYM_KEY.
     #[arg(long, value_name = "FILE")]
@@ -59,14 +66,73 @@ pub fn load_key(key_file: Option<&std::path::Path>) -> Result<PseudonymKey, CliE
     }
 }
 
+/// `--dry-run`: the cost and the expected accuracy, from the policy and the ledger alone.
+fn dry_run(args: &RunArgs) -> Result<(), CliError> {
+    use cellguard_privacy::ledger::{spent, verify_chain};
+    let baseline_path = cellguard::pipeline::resolve_baseline(&args.policy, args.baseline.as_deref())?;
+    let baseline = cellguard_privacy::load_baseline(&baseline_path)
+        .map_err(|e| CliError::from(cellguard::pipeline::PipelineError::Privacy(e)))?;
+    let plan = cellguard_privacy::load_policy(&args.policy, Some(&baseline))
+        .map_err(|e| CliError::from(cellguard::pipeline::PipelineError::Privacy(e)))?;
+    say(&format!("release `{}`: {} cells, unit of privacy {}", plan.name, plan.n_cells(), plan.unit_of_privacy.name()));
+    say("| measure | epsilon | sensitivity | noise sd | 95% of values within ± |");
+    say("|---|---:|---:|---:|---:|");
+    for m in &plan.measures {
+        let unit = match m.kind {
+            cellguard_privacy::MeasureKind::Sum { scale, .. } => 10f64.powi(scale as i32),
+            _ => 1.0,
+        };
+        say(&format!(
+            "| {} | {} | {} | {:.2} | {} |",
+            m.name,
+            m.epsilon,
+            m.sensitivity as f64 / unit,
+            m.noise_sd() / unit,
+            m.ci95_half_width() as f64 / unit
+        ));
+    }
+    let cost: f64 = plan.measures.iter().map(|m| m.epsilon).sum();
+    let Some(b) = &plan.budget else {
+        say(&format!("total epsilon {cost}; no budget ledger (exact sdc release)"));
+        return Ok(());
+    };
+    let before = match std::fs::read_to_string(&b.ledger) {
+        Ok(text) => {
+            let entries = verify_chain(&text).map_err(|e| CliError {
+                code: EXIT_REFUSED,
+                message: format!("{}:{}: the ledger fails verification: {}", b.ledger.display(), e.line, e.reason),
+            })?;
+            spent(&entries, &b.dataset, &b.period)
+        }
+        Err(_) => 0.0,
+    };
+    say(&format!(
+        "total epsilon {cost}; dataset `{}` period {}: spent {before}, would be {} of {}",
+        b.dataset,
+        b.period,
+        before + cost,
+        b.total_epsilon
+    ));
+    if before + cost > b.total_epsilon * (1.0 + 1e-12) {
+        return Err(CliError { code: EXIT_REFUSED, message: "the release would exceed the dataset's budget".into() });
+    }
+    Ok(())
+}
+
 pub fn execute(args: RunArgs) -> Result<(), CliError> {
+    if args.dry_run {
+        return dry_run(&args);
+    }
+    let (Some(input), Some(out)) = (args.input.clone(), args.out.clone()) else {
+        return Err(CliError::usage("--input and --out are required (or use --dry-run)"));
+    };
     set_threads(args.threads)?;
     let key = load_key(args.key_file.as_deref())?;
     let request = ReleaseRequest {
         policy: args.policy,
         baseline: args.baseline,
-        input: args.input,
-        out: args.out,
+        input,
+        out,
         scan: ScanOptions::default(),
         force: args.force,
     };
