@@ -164,6 +164,9 @@ fn food_cards_in_the_finnish_excel_dialect() {
         .expect_code(0);
     let (header, rows) = read_csv(&ws.path("out/cells.csv"));
     assert_eq!(&header[..2], ["postal_area_code", "postal_area_name"]);
+    // The input's checksum covers every byte, byte-order mark included.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["inputs"][0]["file"]["sha256"].as_str().unwrap(), common::sha256_hex(&input));
     assert_eq!(rows.len(), 5400 * 3);
 }
 

@@ -292,7 +292,6 @@ pub fn scan_file<E: From<IngestError>>(
                 }
             };
             buf.truncate(start + n);
-            hasher.update(&buf[start..]);
             *total += n as u64;
             if n == 0 {
                 *eof = true;
@@ -301,8 +300,11 @@ pub fn scan_file<E: From<IngestError>>(
         Ok(())
     };
 
-    // The header: the first record.
+    // The header: the first record. Bytes are hashed before anything is drained from the
+    // buffer; `unhashed` is where the not yet hashed bytes start.
     fill(&mut buf, batch_bytes, &mut eof, &mut total_bytes)?;
+    hasher.update(&buf);
+    let mut unhashed = buf.len();
     if buf.starts_with(b"\xEF\xBB\xBF") {
         if schema.format.encoding == crate::schema::Encoding::Windows1252 {
             return Err(IngestError::structure(
@@ -313,6 +315,7 @@ pub fn scan_file<E: From<IngestError>>(
             .into());
         }
         buf.drain(..3);
+        unhashed -= 3;
     }
     if buf.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::structure(path, None, "the file is empty (no header row)").into());
@@ -332,6 +335,8 @@ pub fn scan_file<E: From<IngestError>>(
             None => {
                 let want = buf.len() + batch_bytes;
                 fill(&mut buf, want, &mut eof, &mut total_bytes)?;
+                hasher.update(&buf[unhashed..]);
+                unhashed = buf.len();
             }
         }
     };
@@ -362,6 +367,7 @@ pub fn scan_file<E: From<IngestError>>(
     let mapper = RowMapper::new(schema, &header, config, path)?;
     let mut line = 1 + buf[..header_end].iter().filter(|b| **b == b'\n').count() as u64;
     buf.drain(..header_end);
+    unhashed -= header_end;
 
     let mut summary = ScanSummary {
         path: path.to_path_buf(),
@@ -419,10 +425,19 @@ pub fn scan_file<E: From<IngestError>>(
             line += buf[from..end].iter().filter(|b| **b == b'\n').count() as u64;
             from = end;
         }
-        let results: Vec<ChunkResult> = starts
-            .par_iter()
-            .map(|&(a, b, first_line)| parse_chunk(&buf[a..b], first_line, delimiter, &mapper, &pseudonymiser.clone()))
-            .collect();
+        // Parse in parallel while the new bytes are hashed.
+        let (results, ()): (Vec<ChunkResult>, ()) = rayon::join(
+            || {
+                starts
+                    .par_iter()
+                    .map(|&(a, b, first_line)| {
+                        parse_chunk(&buf[a..b], first_line, delimiter, &mapper, &pseudonymiser.clone())
+                    })
+                    .collect()
+            },
+            || hasher.update(&buf[unhashed..]),
+        );
+        unhashed = buf.len();
         let mut batch = Vec::with_capacity(results.len());
         for r in results {
             summary.rows += r.rows;
@@ -432,10 +447,12 @@ pub fn scan_file<E: From<IngestError>>(
         }
         consume(batch)?;
         buf.drain(..from);
+        unhashed -= from;
         if eof && buf.is_empty() {
             break;
         }
     }
+    hasher.update(&buf[unhashed.min(buf.len())..]);
     summary.sha256 = hasher.finalize().into();
     summary.bytes = total_bytes;
     Ok(summary)
