@@ -305,3 +305,54 @@ fn demo_releases_every_bundled_source() {
         ws.run(&["verify", dir]).expect_code(0);
     }
 }
+
+#[test]
+fn canary_never_leaks_from_any_source() {
+    let ws = Workspace::new();
+    let mut food = b"\xEF\xBB\xBF".to_vec();
+    food.extend_from_slice(b"card_id;household_size;age_band;postal_code;week;product_group;euros;quantity\r\nCANARY-PERSON-5150;2;25-34;00100;2025-W01;vegetables;13371337,13;3\r\n");
+    let mut food_bad = food.clone();
+    food_bad.extend_from_slice(b"CANARY-PERSON-5150;2;25-34;00100;CANARY-DATE;vegetables;1,00;3\r\n");
+    let sources: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        (
+            "youth-chat-quarterly",
+            format!("{CHAT_HEADER}CANARY-PERSON-5150,2025-02-03,20,14,girl,anxiety,yes,30,0911101010\n").into_bytes(),
+            format!("{CHAT_HEADER}CANARY-PERSON-5150,CANARY-DATE,20,14,girl,anxiety,yes,30,0911101010\n").into_bytes(),
+        ),
+        (
+            "sports-licences-yearly",
+            b"person_id,birth_year,sex,subarea,federation,sport,licence_type,season,purchase_date\nCANARY-PERSON-5150,2015,F,0911101010,CANARY-CREDITOR,football,competition,2025,2025-03-01\n".to_vec(),
+            b"person_id,birth_year,sex,subarea,federation,sport,licence_type,season,purchase_date\nCANARY-PERSON-5150,2015,F,0911101010,CANARY-CREDITOR,football,competition,2025,CANARY-DATE\n".to_vec(),
+        ),
+        ("food-cards-quarterly", food, food_bad),
+    ];
+    for (policy, good, bad) in sources {
+        let policy_path = ws.path(&format!("policies/{policy}.toml"));
+        let good = ws.write(&format!("input/{policy}-good.csv"), &good);
+        let bad = ws.write(&format!("input/{policy}-bad.csv"), &bad);
+        let ok = ws.run(&[
+            "run",
+            "--policy",
+            policy_path.to_str().unwrap(),
+            "--input",
+            good.to_str().unwrap(),
+            "--out",
+            &format!("out-{policy}"),
+        ]);
+        ok.expect_code(0).expect_no_sentinels();
+        let fail = ws.run(&[
+            "run",
+            "--policy",
+            policy_path.to_str().unwrap(),
+            "--input",
+            bad.to_str().unwrap(),
+            "--out",
+            &format!("out-bad-{policy}"),
+        ]);
+        fail.expect_code(2).expect_no_sentinels().expect_stderr(&["(line ", "in column"]);
+    }
+    let text = ws.all_output_text();
+    for s in common::SENTINELS {
+        assert!(!text.contains(s), "sentinel {s} reached an output file");
+    }
+}
