@@ -16,7 +16,8 @@ use cellguard::pipeline::{PipelineError, EXIT_BAD_INPUT};
 
 /// cellguard turns sensitive person-level extracts into sub-area statistics that are safe to
 /// publish: it bounds each person's contribution, adds calibrated differential-privacy noise
-/// (opendp), suppresses small cells, and writes a release folder (cells.csv, manifest.json,
+/// (opendp) and charges it to a persistent budget ledger, or applies statistical disclosure
+/// control with an attacker audit, and writes a release folder (cells.csv, manifest.json,
 /// report.md) that a dashboard can load directly.
 ///
 /// Exit status: 0 released (or success), 1 refused by policy or budget, 2 bad input or usage.
@@ -48,12 +49,13 @@ enum Command {
     /// Exit 0 when none can be narrowed to less than two units, 1 otherwise (naming the cells),
     /// 2 when the folder cannot be read.
     Audit(audit::AuditArgs),
-    /// Generate synthetic data, release it with the bundled policy, and say where.
+    /// Generate synthetic data for every bundled source, release it, and say where.
     ///
-    /// Writes the bundled policies under DIR/policies, a synthetic payment-default extract under
-    /// DIR/input (seeded: the same data every time), and a new release folder under
-    /// DIR/releases. The noise is real and differs between runs; the pseudonymisation key is
-    /// random and forgotten after the run.
+    /// Writes the bundled policies under DIR/policies, synthetic extracts of the payment-default,
+    /// youth-chat, sports-licence and food-card sources under DIR/input (seeded: the same data
+    /// every time), and one release folder per source under DIR/releases/<time>. The noise is
+    /// real and differs between runs; the pseudonymisation key is random and forgotten after the
+    /// run; the demo's budget ledgers start empty each time.
     Demo(demo::DemoArgs),
     /// Write a synthetic source extract (for trying and benchmarking).
     ///
