@@ -50,16 +50,17 @@ pub struct ReleaseKeys {
     dims: Vec<KeyDimension>,
 }
 
+impl KeyMember {
+    /// A member labelled by its own code, with no level or dates.
+    pub(crate) fn plain(code: String) -> KeyMember {
+        KeyMember { label: code.clone(), code, level: String::new(), start: String::new(), end: String::new() }
+    }
+}
+
 impl ReleaseKeys {
     /// Builds labelled dimensions from the policy's dimension specs.
     pub fn new(names: &[String], specs: &[DimensionSpec]) -> ReleaseKeys {
-        let plain = |code: String| KeyMember {
-            label: code.clone(),
-            code,
-            level: String::new(),
-            start: String::new(),
-            end: String::new(),
-        };
+        let plain = KeyMember::plain;
         let dims = names
             .iter()
             .zip(specs)

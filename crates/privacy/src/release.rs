@@ -211,12 +211,7 @@ pub fn protect(
         .iter()
         .map(|v| if *v < threshold.min { CellStatus::SuppressedNoisyThreshold } else { CellStatus::Published })
         .collect();
-    let values = noisy
-        .into_iter()
-        .map(|vals| {
-            vals.into_iter().zip(&cell_status).map(|(v, s)| (*s == CellStatus::Published).then_some(v)).collect()
-        })
-        .collect();
+    let values = published_only(noisy, &cell_status);
     Ok(ProtectedRelease {
         name: plan.name.clone(),
         description: plan.description.clone(),
@@ -234,6 +229,15 @@ pub fn protect(
         bounding: table.stats(),
         noise_secure: noise.is_secure(),
     })
+}
+
+/// Keeps each measure's values of published cells; suppressed cells become `None`, so no
+/// suppressed value is ever carried into the protected release.
+fn published_only(values: Vec<Vec<i64>>, status: &[CellStatus]) -> Vec<Vec<Option<i64>>> {
+    values
+        .into_iter()
+        .map(|vals| vals.into_iter().zip(status).map(|(v, s)| (*s == CellStatus::Published).then_some(v)).collect())
+        .collect()
 }
 
 fn sdc_status(s: SdcStatus) -> CellStatus {
@@ -385,10 +389,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             MeasureKind::Sum { value_slot, .. } => table.sums[*value_slot].iter().map(|s| s.total).collect(),
         })
         .collect();
-    let published: Vec<Vec<Option<i64>>> = exact
-        .into_iter()
-        .map(|vals| vals.into_iter().zip(&status).map(|(v, s)| (*s == CellStatus::Published).then_some(v)).collect())
-        .collect();
+    let published = published_only(exact, &status);
     Ok(ProtectedRelease {
         name: plan.name.clone(),
         description: plan.description.clone(),
