@@ -7,11 +7,9 @@ use crate::keys::ReleaseKeys;
 use crate::noise::NoiseSource;
 use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan};
 use crate::policy::{GuaranteeMode, Mechanism, UnitOfPrivacy};
-use crate::sdc::hier::{Constraint, DimTree, Relation};
+use crate::sdc::hier::{DimTree, Relation};
 use crate::sdc::suppress::Secondary;
-use crate::sdc::{
-    audit_intervals, primary_suppression, secondary_suppression, Cubes, MeasureTable, SdcStatus, SdcTable, SumWithTop,
-};
+use crate::sdc::{primary_suppression, secondary_suppression, Cubes, MeasureTable, SdcStatus, SdcTable, SumWithTop};
 use crate::table::{BoundedTable, BoundingStats};
 
 /// The status of one published value.
@@ -323,10 +321,8 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             (0..n).filter(|c| primary[*c].is_primary() && !cubes.certified(*c, &tables, &hidden)).collect();
         let mut bad = std::collections::BTreeSet::new();
         for t in &tables {
-            let cs: Vec<(Constraint, Relation)> =
-                constraints.iter().cloned().zip(t.relations.iter().copied()).collect();
-            for (cell, i) in targets.iter().zip(audit_intervals(t.values, &hidden, &cs, &targets, t.known)) {
-                if !t.protected(*cell, &i) {
+            for (cell, ok) in targets.iter().zip(t.audit(&targets, &hidden, &constraints)) {
+                if !ok {
                     bad.insert(*cell);
                 }
             }

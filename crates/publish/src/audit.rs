@@ -121,7 +121,10 @@ pub fn audit_release(dir: &Path) -> Result<AuditReport, PublishError> {
     }
     let scale =
         |m: &str| manifest.measures.iter().find(|x| x.name == m).map_or(1.0, |x| 10f64.powi(-(x.decimals as i32)));
-    let too_narrow =
-        intervals.iter().filter(|c| c.interval.hi - c.interval.lo < 2.0 * scale(&c.measure) - 1e-6).cloned().collect();
+    let too_narrow = intervals
+        .iter()
+        .filter(|c| !(c.interval.hi - c.interval.lo >= 2.0 * scale(&c.measure) - 1e-6))
+        .cloned()
+        .collect();
     Ok(AuditReport { intervals, too_narrow })
 }

@@ -41,27 +41,42 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
 type Component<'a> = (Vec<usize>, Vec<&'a (Constraint, Relation)>);
 
 /// One linear program's rows: coefficients over component variables, and a constant.
+#[derive(Clone)]
 struct Row {
     terms: Vec<(usize, f64)>,
     rhs: f64,
     equality: bool,
 }
 
-/// The intervals of the `targets` (suppressed cells) given `values` of every cell, which cells
-/// are `suppressed`, the table's `constraints` with their relations, and optionally what the
-/// attacker knows of each cell beforehand (`known[cell] = (lo, hi)`, for example that a cell
-/// published as "fewer than 5 units" holds between 1 and 4).
-pub fn audit_intervals(
+/// The linear programs of one connected component of suppressed cells.
+struct ComponentLp {
+    /// The component's cells, ascending; variable `v` is cell `vars[v]`.
+    vars: Vec<usize>,
+    /// The targets in this component.
+    targets: Vec<usize>,
+    /// The constraint rows over the variables (values divided by the common scale).
+    rows: Vec<Row>,
+}
+
+impl ComponentLp {
+    fn var_of(&self, cell: usize) -> Option<usize> {
+        self.vars.binary_search(&cell).ok()
+    }
+}
+
+/// Splits the suppressed cells into components linked by shared constraints and builds each
+/// component's rows: the constraints that touch it (published cells are constants) and what
+/// the attacker knows of single cells. Returns the components that hold a target, and the scale.
+fn components(
     values: &[f64],
     suppressed: &[bool],
     constraints: &[(Constraint, Relation)],
     targets: &[usize],
     known: Option<&[(f64, f64)]>,
-) -> Vec<Interval> {
+) -> (Vec<ComponentLp>, f64) {
     let n = values.len();
     // Scale to keep the numbers near 1 for the interior-point method.
     let scale = values.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    // Components of suppressed cells linked by shared constraints.
     let mut uf: Vec<usize> = (0..n).collect();
     let relevant: Vec<&(Constraint, Relation)> = constraints
         .iter()
@@ -80,76 +95,118 @@ pub fn audit_intervals(
     }
     let root_of: Vec<usize> = (0..n).map(|i| if suppressed[i] { find(&mut uf, i) } else { usize::MAX }).collect();
     // Group the targets and the constraints by component.
-    let mut components: std::collections::BTreeMap<usize, Component<'_>> = std::collections::BTreeMap::new();
+    let mut groups: std::collections::BTreeMap<usize, Component<'_>> = std::collections::BTreeMap::new();
     for &t in targets {
-        components.entry(root_of[t]).or_default().0.push(t);
+        groups.entry(root_of[t]).or_default().0.push(t);
     }
     for rc in &relevant {
         let (c, _) = rc;
         let any = std::iter::once(c.parent).chain(c.children.iter().copied()).find(|x| suppressed[*x]);
         if let Some(cell) = any {
-            if let Some(entry) = components.get_mut(&root_of[cell]) {
+            if let Some(entry) = groups.get_mut(&root_of[cell]) {
                 entry.1.push(rc);
             }
         }
     }
-    let results: Vec<Vec<(usize, Interval)>> = components
-        .into_par_iter()
+    let mut members: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, r) in root_of.iter().enumerate() {
+        if groups.contains_key(r) {
+            members.entry(*r).or_default().push(i);
+        }
+    }
+    let out = groups
+        .into_iter()
         .map(|(root, (ts, cs))| {
-            // The component's variables.
-            let vars: Vec<usize> = (0..n).filter(|i| root_of[*i] == root).collect();
-            let var_of = |cell: usize| vars.binary_search(&cell).ok();
-            let mut rows = Vec::new();
-            for (c, rel) in &cs {
-                // Σ children − parent, split into variables and constants.
-                let mut terms = Vec::new();
-                let mut constant = 0.0;
-                let mut add = |cell: usize, coef: f64| match var_of(cell) {
-                    Some(v) => terms.push((v, coef)),
-                    None => constant += coef * values[cell] / scale,
-                };
-                add(c.parent, -1.0);
+            let vars = members.remove(&root).unwrap_or_default();
+            let rows = program_rows(&vars, cs.iter().copied(), values, scale, known);
+            ComponentLp { vars, targets: ts, rows }
+        })
+        .collect();
+    (out, scale)
+}
+
+/// The rows of the program over `vars` (sorted cells; all other cells are constants at their
+/// `values`): each constraint in `constraints` as `Σ children − parent = 0` (or the bounded
+/// form), and what the attacker knows of single variables. Values are divided by `scale`.
+fn program_rows<'a>(
+    vars: &[usize],
+    constraints: impl Iterator<Item = &'a (Constraint, Relation)>,
+    values: &[f64],
+    scale: f64,
+    known: Option<&[(f64, f64)]>,
+) -> Vec<Row> {
+    let var_of = |cell: usize| vars.binary_search(&cell).ok();
+    let mut rows = Vec::new();
+    for (c, rel) in constraints {
+        // Σ children − parent, split into variables and constants.
+        let mut terms = Vec::new();
+        let mut constant = 0.0;
+        let mut add = |cell: usize, coef: f64| match var_of(cell) {
+            Some(v) => terms.push((v, coef)),
+            None => constant += coef * values[cell] / scale,
+        };
+        add(c.parent, -1.0);
+        for ch in &c.children {
+            add(*ch, 1.0);
+        }
+        match rel {
+            Relation::Equal => rows.push(Row { terms, rhs: -constant, equality: true }),
+            Relation::Bounded => {
+                // Σ children − parent ≥ 0, and parent − child ≥ 0 for each child.
+                rows.push(Row { terms, rhs: -constant, equality: false });
                 for ch in &c.children {
-                    add(*ch, 1.0);
-                }
-                match rel {
-                    Relation::Equal => rows.push(Row { terms, rhs: -constant, equality: true }),
-                    Relation::Bounded => {
-                        // Σ children − parent ≥ 0, and parent − child ≥ 0 for each child.
-                        rows.push(Row { terms, rhs: -constant, equality: false });
-                        for ch in &c.children {
-                            let mut t = Vec::new();
-                            let mut k = 0.0;
-                            for (cell, coef) in [(c.parent, 1.0), (*ch, -1.0)] {
-                                match var_of(cell) {
-                                    Some(v) => t.push((v, coef)),
-                                    None => k += coef * values[cell] / scale,
-                                }
-                            }
-                            if !t.is_empty() {
-                                rows.push(Row { terms: t, rhs: -k, equality: false });
-                            }
+                    let mut t = Vec::new();
+                    let mut k = 0.0;
+                    for (cell, coef) in [(c.parent, 1.0), (*ch, -1.0)] {
+                        match var_of(cell) {
+                            Some(v) => t.push((v, coef)),
+                            None => k += coef * values[cell] / scale,
                         }
                     }
-                }
-            }
-            // Prior knowledge of single cells: x ≥ lo and −x ≥ −hi.
-            if let Some(known) = known {
-                for (v, cell) in vars.iter().enumerate() {
-                    let (lo, hi) = known[*cell];
-                    if lo > 0.0 {
-                        rows.push(Row { terms: vec![(v, 1.0)], rhs: lo / scale, equality: false });
-                    }
-                    if hi.is_finite() {
-                        rows.push(Row { terms: vec![(v, -1.0)], rhs: -hi / scale, equality: false });
+                    if !t.is_empty() {
+                        rows.push(Row { terms: t, rhs: -k, equality: false });
                     }
                 }
             }
-            ts.par_iter()
+        }
+    }
+    // Prior knowledge of single cells: x ≥ lo and −x ≥ −hi.
+    if let Some(known) = known {
+        for (v, cell) in vars.iter().enumerate() {
+            let (lo, hi) = known[*cell];
+            if lo > 0.0 {
+                rows.push(Row { terms: vec![(v, 1.0)], rhs: lo / scale, equality: false });
+            }
+            if hi.is_finite() {
+                rows.push(Row { terms: vec![(v, -1.0)], rhs: -hi / scale, equality: false });
+            }
+        }
+    }
+    rows
+}
+
+/// The intervals of the `targets` (suppressed cells) given `values` of every cell, which cells
+/// are `suppressed`, the table's `constraints` with their relations, and optionally what the
+/// attacker knows of each cell beforehand (`known[cell] = (lo, hi)`, for example that a cell
+/// published as "fewer than 5 units" holds between 1 and 4). A bound the solver could not
+/// settle is NaN, which fails every protection check.
+pub fn audit_intervals(
+    values: &[f64],
+    suppressed: &[bool],
+    constraints: &[(Constraint, Relation)],
+    targets: &[usize],
+    known: Option<&[(f64, f64)]>,
+) -> Vec<Interval> {
+    let (comps, scale) = components(values, suppressed, constraints, targets, known);
+    let results: Vec<Vec<(usize, Interval)>> = comps
+        .into_par_iter()
+        .map(|comp| {
+            comp.targets
+                .par_iter()
                 .map(|t| {
-                    let v = var_of(*t).unwrap_or(0);
-                    let lo = solve(&rows, vars.len(), v, 1.0).map_or(0.0, |x| x.max(0.0) * scale);
-                    let hi = solve(&rows, vars.len(), v, -1.0).map_or(f64::INFINITY, |x| x * scale);
+                    let v = comp.var_of(*t).unwrap_or(0);
+                    let lo = solve(&comp.rows, comp.vars.len(), &[(v, 1.0)]).lower(v, scale);
+                    let hi = solve(&comp.rows, comp.vars.len(), &[(v, -1.0)]).upper(v, scale);
                     (*t, Interval { lo, hi })
                 })
                 .collect()
@@ -162,8 +219,147 @@ pub fn audit_intervals(
     targets.iter().map(|t| by_cell.get(t).copied().unwrap_or(Interval { lo: 0.0, hi: f64::INFINITY })).collect()
 }
 
-/// Minimises `sign · x_var` over the rows and `x ≥ 0`; `None` when unbounded.
-fn solve(rows: &[Row], n_vars: usize, var: usize, sign: f64) -> Option<f64> {
+/// Whether each target's attacker interval reaches its required interval `required[k] =
+/// (lo, hi)`: the interval must contain `[lo, hi]`. Same model as [`audit_intervals`], but
+/// cheaper when most targets pass.
+///
+/// Each side is first settled by *witnesses*: any table that satisfies every constraint is one
+/// the attacker cannot rule out, so a feasible table in which a target is at most its `lo`
+/// proves the lower side (and at least its `hi`, the upper side). One linear program finds a
+/// witness for many targets at once: it minimises `Σ w_j · max(x_j, lo_j)` (and maximises
+/// `Σ w_j · min(x_j, hi_j)`), where the caps stop it trading one target against another. It is
+/// repeated on the targets still open while it settles new ones; each target left then gets
+/// its exact bound, as in [`audit_intervals`]. A side counts as protected only with a witness
+/// or an exact bound, so the answer is the same as comparing exact intervals, and a solver
+/// failure counts as "not protected".
+pub fn audit_protected(
+    values: &[f64],
+    suppressed: &[bool],
+    constraints: &[(Constraint, Relation)],
+    targets: &[usize],
+    required: &[(f64, f64)],
+    known: Option<&[(f64, f64)]>,
+) -> Vec<bool> {
+    let need: std::collections::HashMap<usize, (f64, f64)> =
+        targets.iter().copied().zip(required.iter().copied()).collect();
+    let (comps, scale) = components(values, suppressed, constraints, targets, known);
+    let tol = |cell: usize| 1e-6 * values[cell].abs().max(1.0);
+    let results: Vec<Vec<(usize, bool)>> = comps
+        .into_par_iter()
+        .map(|comp| {
+            let n_vars = comp.vars.len();
+            // Each side: witness programs over the targets still open, while they settle new
+            // ones; then the exact program of each target left. A single target's witness
+            // program is exact already (min max(x, lo) = lo exactly when lo is reachable).
+            let sides: Vec<Vec<usize>> = [true, false]
+                .into_par_iter()
+                .map(|low| {
+                    let mut open = comp.targets.clone();
+                    while !open.is_empty() {
+                        let mut rows: Vec<Row> = Vec::new();
+                        let mut objective = Vec::new();
+                        for (k, t) in open.iter().enumerate() {
+                            let v = comp.var_of(*t).unwrap_or(0);
+                            let (lo, hi) = need[t];
+                            let cap = n_vars + k;
+                            let w = scale / (hi - lo).max(tol(*t));
+                            if low {
+                                // cap ≥ x, cap ≥ lo; minimise the caps.
+                                rows.push(Row { terms: vec![(cap, 1.0), (v, -1.0)], rhs: 0.0, equality: false });
+                                rows.push(Row { terms: vec![(cap, 1.0)], rhs: lo / scale, equality: false });
+                                objective.push((cap, w));
+                            } else {
+                                // cap ≤ x, cap ≤ hi; maximise the caps.
+                                rows.push(Row { terms: vec![(v, 1.0), (cap, -1.0)], rhs: 0.0, equality: false });
+                                rows.push(Row { terms: vec![(cap, -1.0)], rhs: -hi / scale, equality: false });
+                                objective.push((cap, -w));
+                            }
+                        }
+                        let all: Vec<Row> = comp.rows.iter().cloned().chain(rows).collect();
+                        let before = open.len();
+                        // A failed solve settles nothing.
+                        if let Lp::Optimal(x) = solve(&all, n_vars + open.len(), &objective) {
+                            open.retain(|t| {
+                                let v = comp.var_of(*t).unwrap_or(0);
+                                let (lo, hi) = need[t];
+                                let value = x[v] * scale;
+                                !(if low { value <= lo + tol(*t) } else { value >= hi - tol(*t) })
+                            });
+                        }
+                        if before == 1 {
+                            return open;
+                        }
+                        if open.len() == before {
+                            break;
+                        }
+                    }
+                    open.par_iter()
+                        .copied()
+                        .filter(|t| {
+                            let v = comp.var_of(*t).unwrap_or(0);
+                            let (lo, hi) = need[t];
+                            // A failed solve gives NaN, which passes no comparison.
+                            let pass = if low {
+                                solve(&comp.rows, n_vars, &[(v, 1.0)]).lower(v, scale) <= lo + tol(*t)
+                            } else {
+                                solve(&comp.rows, n_vars, &[(v, -1.0)]).upper(v, scale) >= hi - tol(*t)
+                            };
+                            !pass
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut ok: std::collections::HashMap<usize, bool> = comp.targets.iter().map(|t| (*t, true)).collect();
+            for t in sides.into_iter().flatten() {
+                ok.insert(t, false);
+            }
+            ok.into_iter().collect()
+        })
+        .collect();
+    let mut by_cell = std::collections::HashMap::new();
+    for r in results.into_iter().flatten() {
+        by_cell.insert(r.0, r.1);
+    }
+    // A target in no component touches no constraint: nothing bounds it but non-negativity.
+    targets.iter().zip(required).map(|(t, (lo, _))| by_cell.get(t).copied().unwrap_or(*lo <= tol(*t))).collect()
+}
+
+/// What a linear program gave.
+enum Lp {
+    /// An optimal solution.
+    Optimal(Vec<f64>),
+    /// The objective is unbounded below.
+    Unbounded,
+    /// The solver gave up: nothing may be concluded from it.
+    Failed,
+}
+
+impl Lp {
+    /// The optimal value of variable `v`.
+    fn value(&self, v: usize) -> Option<f64> {
+        match self {
+            Lp::Optimal(x) => x.get(v).copied(),
+            _ => None,
+        }
+    }
+
+    /// The exact lower bound of `v` (from minimising it): the attacker's lowest value, or NaN
+    /// when the solver failed (NaN fails every protection check).
+    fn lower(&self, v: usize, scale: f64) -> f64 {
+        self.value(v).map_or(f64::NAN, |x| x.max(0.0) * scale)
+    }
+
+    /// The exact upper bound of `v` (from minimising −v): +∞ when unbounded, NaN on failure.
+    fn upper(&self, v: usize, scale: f64) -> f64 {
+        match self {
+            Lp::Unbounded => f64::INFINITY,
+            _ => self.value(v).map_or(f64::NAN, |x| x * scale),
+        }
+    }
+}
+
+/// Minimises `Σ coef · x_var` over the rows and `x ≥ 0`.
+fn solve(rows: &[Row], n_vars: usize, objective: &[(usize, f64)]) -> Lp {
     let eq: Vec<&Row> = rows.iter().filter(|r| r.equality).collect();
     let ineq: Vec<&Row> = rows.iter().filter(|r| !r.equality).collect();
     let (mut ri, mut ci, mut vals) = (Vec::new(), Vec::new(), Vec::new());
@@ -199,21 +395,24 @@ fn solve(rows: &[Row], n_vars: usize, var: usize, sign: f64) -> Option<f64> {
     let a = CscMatrix::new_from_triplets(m, n_vars, ri, ci, vals);
     let p = CscMatrix::zeros((n_vars, n_vars));
     let mut q = vec![0.0; n_vars];
-    q[var] = sign;
+    for (v, coef) in objective {
+        q[*v] += coef;
+    }
     let mut cones: Vec<SupportedConeT<f64>> = Vec::new();
     if !eq.is_empty() {
         cones.push(ZeroConeT(eq.len()));
     }
     cones.push(NonnegativeConeT(ineq.len() + n_vars));
-    let settings = DefaultSettingsBuilder::default().verbose(false).max_iter(200).build().ok()?;
-    let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, settings).ok()?;
+    let Ok(settings) = DefaultSettingsBuilder::default().verbose(false).max_iter(200).build() else {
+        return Lp::Failed;
+    };
+    let Ok(mut solver) = DefaultSolver::new(&p, &q, &a, &b, &cones, settings) else { return Lp::Failed };
     solver.solve();
     match solver.solution.status {
-        SolverStatus::Solved | SolverStatus::AlmostSolved => Some(solver.solution.x[var]),
-        // Unbounded (dual infeasible) or a failure: report no bound, the conservative answer
-        // for a lower bound is 0 and for an upper bound +∞ — but a failure must not pass an
-        // audit silently, so callers treat a missing upper bound only as "unbounded".
-        _ => None,
+        SolverStatus::Solved | SolverStatus::AlmostSolved => Lp::Optimal(solver.solution.x.clone()),
+        SolverStatus::DualInfeasible => Lp::Unbounded,
+        // Anything else (including "almost" infeasibility certificates) concludes nothing.
+        _ => Lp::Failed,
     }
 }
 
@@ -276,5 +475,58 @@ mod tests {
         s[0] = true;
         let i = audit_intervals(&v, &s, &cs, &[0], None)[0];
         assert!((i.lo - 5.0).abs() < 1e-6 && (i.hi - 7.0).abs() < 1e-6, "{i:?}");
+    }
+
+    #[test]
+    fn witness_audit_agrees_with_exact_intervals() {
+        // Random 4×3×2 tables with all totals and random suppression patterns: the witness
+        // audit must give exactly the verdicts of comparing the exact LP intervals.
+        let t = HierTable::new(vec![DimTree::flat(4, true), DimTree::flat(3, true), DimTree::flat(2, true)]);
+        let n = t.n_cells();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut disagreements = 0;
+        let (mut passes, mut fails) = (0, 0);
+        for round in 0..40 {
+            // Inner values, then every margin as the sum of its inner cells.
+            let mut v: Vec<f64> = (0..n).map(|cell| if t.is_inner(cell) { (next() % 30) as f64 } else { 0.0 }).collect();
+            for cell in 0..n {
+                if !t.is_inner(cell) {
+                    let c = t.coords(cell);
+                    v[cell] = (0..n)
+                        .filter(|x| t.is_inner(*x))
+                        .filter(|x| {
+                            let xc = t.coords(*x);
+                            xc.iter()
+                                .zip(&c)
+                                .zip(t.dims())
+                                .all(|((a, b), d)| d.ancestors_or_self(*a as u32).any(|p| p as usize == *b))
+                        })
+                        .map(|x| v[x])
+                        .sum();
+                }
+            }
+            let relation = if round % 2 == 0 { Relation::Equal } else { Relation::Bounded };
+            let cs: Vec<(Constraint, Relation)> = t.constraints().into_iter().map(|c| (c, relation)).collect();
+            let hidden: Vec<bool> = (0..n).map(|_| next() % 3 == 0).collect();
+            let targets: Vec<usize> = (0..n).filter(|c| hidden[*c] && v[*c] > 0.0).collect();
+            let need: Vec<(f64, f64)> = targets.iter().map(|c| ((v[*c] * 0.7).max(0.0), v[*c] * 1.3)).collect();
+            let exact = audit_intervals(&v, &hidden, &cs, &targets, None);
+            let fast = audit_protected(&v, &hidden, &cs, &targets, &need, None);
+            for ((i, (lo, hi)), f) in exact.iter().zip(&need).zip(&fast) {
+                let tol = 1e-6 * hi.max(1.0);
+                let want = i.lo <= lo + tol && i.hi >= hi - tol;
+                disagreements += usize::from(want != *f);
+                passes += usize::from(want);
+                fails += usize::from(!want);
+            }
+        }
+        assert_eq!(disagreements, 0);
+        assert!(passes > 20 && fails > 20, "the cases must include both verdicts ({passes}, {fails})");
     }
 }

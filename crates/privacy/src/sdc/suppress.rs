@@ -22,7 +22,7 @@
 //! constraints", JASA 95(451)), with a greedy choice of complementary cells in place of the
 //! exact branch-and-cut.
 
-use super::audit::{audit_intervals, Interval};
+use super::audit::{audit_protected, Interval};
 use super::hier::{Constraint, HierTable, Relation};
 
 /// The SDC status of a cell.
@@ -164,6 +164,18 @@ impl MeasureTable<'_> {
                 i.lo <= lo + tol && i.hi >= hi - tol
             }
         }
+    }
+
+    /// Whether each of `targets` is protected when the `hidden` cells are suppressed, by the
+    /// attacker audit (linear programming; see [`audit_protected`]).
+    pub fn audit(&self, targets: &[usize], hidden: &[bool], constraints: &[Constraint]) -> Vec<bool> {
+        // Cells with nothing to protect pass; the rest go to the audit.
+        let (need, open): (Vec<(f64, f64)>, Vec<usize>) =
+            targets.iter().filter_map(|c| self.required(*c).map(|r| (r, *c))).unzip();
+        let cs: Vec<(Constraint, Relation)> = constraints.iter().cloned().zip(self.relations.iter().copied()).collect();
+        let verdict: std::collections::HashMap<usize, bool> =
+            open.iter().copied().zip(audit_protected(self.values, hidden, &cs, &open, &need, self.known)).collect();
+        targets.iter().map(|c| verdict.get(c).copied().unwrap_or(true)).collect()
     }
 
     /// A constraint that by itself bounds `cell` too tightly, if any: the cheap, necessary
@@ -400,6 +412,7 @@ pub fn secondary_suppression(
     let mut pending: Vec<usize> = (0..n).filter(|c| primary[*c].is_primary()).collect();
     let mut rounds = 0;
     let max_rounds = 10_000;
+    let mut failures: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
     loop {
         rounds += 1;
         // 1. Singletons, until none is left.
@@ -463,40 +476,46 @@ pub fn secondary_suppression(
         // 4. Audit by linear programming the primary cells no cube certifies.
         let hidden: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
         pending.retain(|cell| !cubes.certified(*cell, measures, &hidden));
-        let mut failing = Vec::new();
-        let mut results: Vec<Vec<Interval>> = Vec::new();
+        let mut ok = vec![true; pending.len()];
         for m in measures {
-            let cs: Vec<(Constraint, Relation)> =
-                constraints.iter().cloned().zip(m.relations.iter().copied()).collect();
-            results.push(audit_intervals(m.values, &hidden, &cs, &pending, m.known));
-        }
-        for (k, cell) in pending.iter().enumerate() {
-            let ok = measures.iter().zip(&results).all(|(m, r)| m.protected(*cell, &r[k]));
-            if !ok {
-                failing.push(*cell);
+            for (o, p) in ok.iter_mut().zip(m.audit(&pending, &hidden, &constraints)) {
+                *o &= p;
             }
         }
+        let failing: Vec<usize> = pending.iter().zip(&ok).filter(|(_, o)| !**o).map(|(c, _)| *c).collect();
         if failing.is_empty() || rounds >= max_rounds {
             return Secondary { status, unprotected: failing, rounds };
         }
-        // 5. For each failing cell, open its least-suppressed constraint further.
+        // 5. For each failing cell, open the constraints nearest to it further: the cheapest
+        //    published cell of its least-suppressed constraint, or, when every constraint of
+        //    the cell is suppressed, of the nearest constraints reachable through suppressed
+        //    cells. A cell that keeps failing opens twice as many constraints each round.
         let mut added = false;
         for cell in &failing {
-            let best = by_cell[*cell]
+            let strikes = failures.entry(*cell).or_insert(0u32);
+            *strikes += 1;
+            let wanted = 1usize << (*strikes - 1).min(4);
+            let mut opened: Vec<&Constraint> = by_cell[*cell]
                 .iter()
                 .map(|ci| &constraints[*ci])
                 .filter(|c| cells_of(c).iter().any(|x| !suppressed(&status, *x)))
-                .min_by_key(|c| (cells_of(c).iter().filter(|x| suppressed(&status, **x)).count(), c.parent));
-            // Every constraint of the cell is fully suppressed: widen the nearest one, searching
-            // outwards through the suppressed cells it is linked to.
-            let best = best.or_else(|| {
+                .collect();
+            opened.sort_by_key(|c| (cells_of(c).iter().filter(|x| suppressed(&status, **x)).count(), c.parent));
+            opened.truncate(wanted);
+            if opened.is_empty() {
                 let mut seen = std::collections::HashSet::from([*cell]);
                 let mut queue = std::collections::VecDeque::from([*cell]);
-                while let Some(x) = queue.pop_front() {
+                'search: while let Some(x) = queue.pop_front() {
                     for ci in &by_cell[x] {
                         let c = &constraints[*ci];
                         if cells_of(c).iter().any(|y| !suppressed(&status, *y)) {
-                            return Some(c);
+                            if !opened.iter().any(|o| std::ptr::eq(*o, c)) {
+                                opened.push(c);
+                            }
+                            if opened.len() >= wanted {
+                                break 'search;
+                            }
+                            continue;
                         }
                         for y in cells_of(c) {
                             if seen.insert(y) {
@@ -505,9 +524,8 @@ pub fn secondary_suppression(
                         }
                     }
                 }
-                None
-            });
-            if let Some(c) = best {
+            }
+            for c in opened {
                 if let Some(pick) =
                     cells_of(c).into_iter().filter(|x| !suppressed(&status, *x)).min_by_key(|x| cost(*x))
                 {
@@ -526,6 +544,7 @@ pub fn secondary_suppression(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdc::audit::audit_intervals;
     use crate::sdc::hier::DimTree;
 
     /// A 3×3 table with totals (rows: areas, columns: ages):
