@@ -211,11 +211,13 @@ pub fn resolve_baseline(policy: &Path, given: Option<&Path>) -> Result<PathBuf, 
     )))
 }
 
-/// Makes one release. `on_batch` is called after every batch with the rows read so far (for
-/// progress output).
+/// Makes one release. `key` is the pseudonymisation key; it may be absent only when the policy
+/// has no unit field (data aggregated by the provider, where rows are told apart by their
+/// content). `on_batch` is called after every batch with the rows read so far (for progress
+/// output).
 pub fn release(
     request: &ReleaseRequest,
-    key: &PseudonymKey,
+    key: Option<&PseudonymKey>,
     noise: &mut dyn NoiseSource,
     mut on_batch: impl FnMut(u64),
 ) -> Result<ReleaseOutcome, PipelineError> {
@@ -224,6 +226,22 @@ pub fn release(
     let baseline_path = resolve_baseline(&request.policy, request.baseline.as_deref())?;
     let baseline = load_baseline(&baseline_path)?;
     let plan: ReleasePlan = load_policy(&request.policy, Some(&baseline))?;
+    let row_key;
+    let needs_key = plan.unit_of_privacy != cellguard_privacy::UnitOfPrivacy::None;
+    let key = match (key, needs_key) {
+        (Some(k), _) => k,
+        (None, false) => {
+            // No unit of privacy: the key only tells rows apart, so it need not be secret.
+            row_key = PseudonymKey::from_bytes(b"cellguard: rows of provider-aggregated data".to_vec())?;
+            &row_key
+        }
+        (None, true) => {
+            return Err(PipelineError::Usage(format!(
+                "no pseudonymisation key: pass --key-file FILE or set {} (at least 32 bytes)",
+                cellguard_ingest::KEY_ENV_VAR
+            )))
+        }
+    };
     if request.out.exists() && !request.force {
         return Err(PublishError::Exists { path: request.out.clone() }.into());
     }

@@ -291,6 +291,80 @@ fn pre_aggregated_food_sales_are_refused_in_dp_mode() {
     assert!(!ws.path("out").exists());
 }
 
+/// The value and status of one row of `cells.csv` by its leading codes and measure.
+fn cell_row<'a>(rows: &'a [Vec<String>], header: &[String], codes: &[(&str, &str)], measure: &str) -> &'a [String] {
+    let col = |name: &str| header.iter().position(|h| h.trim_start_matches('\u{feff}') == name).unwrap();
+    rows.iter()
+        .find(|r| codes.iter().all(|(c, v)| r[col(c)] == *v) && r[col("measure")] == measure)
+        .unwrap_or_else(|| panic!("no row {codes:?} {measure}"))
+}
+
+#[test]
+fn pre_aggregated_food_sales_under_sdc() {
+    let ws = Workspace::new();
+    // Windows-1252, `;`, decimal comma, CRLF, as the retailers deliver it. Two retailers.
+    // 00100 vegetables, Q1: week 1 has 2 + 1 stores and 30 + 20 customers, week 2 has 2 + 1
+    //   stores: 3 stores in one week (the retailers' stores differ) - published.
+    // 00110 vegetables, Q1: one retailer with 2 stores and 400 customers - business-confidential.
+    // 00120 fruit, Q2: 5 stores but 4 + 3 customers in one week - frequency rule.
+    let csv = "retailer;postal_code;week;product_group;euros;quantity;stores;customers\r\n\
+               Kauppaketju Pohjoistähti;00100;2025-W01;vegetables;100,50;40;2;30\r\n\
+               Ruokaosuuskunta Östersundom;00100;2025-W01;vegetables;50,25;20;1;20\r\n\
+               Kauppaketju Pohjoistähti;00100;2025-W02;vegetables;10,00;4;2;5\r\n\
+               Ruokaosuuskunta Östersundom;00100;2025-W02;vegetables;1,00;1;1;1\r\n\
+               Kauppaketju Pohjoistähti;00110;2025-W03;vegetables;9999,99;4000;2;400\r\n\
+               Kauppaketju Pohjoistähti;00120;2025-W20;fruit_berries;70,00;30;3;4\r\n\
+               Ruokaosuuskunta Östersundom;00120;2025-W20;fruit_berries;30,00;10;2;3\r\n";
+    let input = ws.write("input/agg.csv", &cp1252(csv));
+    let policy = ws.path("policies/food-aggregates-quarterly-sdc.toml");
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"])
+        .expect_code(0);
+    let (header, rows) = read_csv(&ws.path("out/cells.csv"));
+    assert_eq!(rows.len(), 90 * 15 * 5 * 2, "postal areas x product groups x (4 quarters + year) x 2 measures");
+    let at = |postal: &str, group: &str, quarter: &str, measure: &str| {
+        let r = cell_row(
+            &rows,
+            &header,
+            &[("postal_area_code", postal), ("product_group", group), ("quarter", quarter)],
+            measure,
+        );
+        let col = |name: &str| header.iter().position(|h| h.trim_start_matches('\u{feff}') == name).unwrap();
+        (r[col("value")].clone(), r[col("status")].clone())
+    };
+    // Exact sums in euros with the decimal comma read: 100.50 + 50.25 + 10.00 + 1.00.
+    assert_eq!(at("00100", "vegetables", "2025Q1", "euros"), ("161.75".to_string(), "published".to_string()));
+    assert_eq!(at("00100", "vegetables", "2025Q1", "items"), ("65".to_string(), "published".to_string()));
+    assert_eq!(at("00100", "vegetables", "total", "euros").0, "161.75");
+    for (postal, group, quarter) in [("00110", "vegetables", "2025Q1"), ("00120", "fruit_berries", "2025Q2")] {
+        for q in [quarter, "total"] {
+            let (value, status) = at(postal, group, q, "euros");
+            assert_eq!((value.as_str(), status.as_str()), ("", "suppressed"), "{postal} {group} {q}");
+        }
+    }
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["sdc"]["contributors_field"], "customers");
+    assert_eq!(m["sdc"]["businesses"][0], "stores");
+    assert_eq!(m["sdc"]["businesses"][1], 3);
+    ws.run(&["audit", "out"]).expect_code(0);
+    // Without `disjoint_within`, rows may share stores: 00100's largest row has 2 stores. Data
+    // without a unit of privacy needs no pseudonymisation key.
+    let text = std::fs::read_to_string(&policy).unwrap().replace("disjoint_within = \"week\"\n", "");
+    let strict = ws.write("policies/food-aggregates-strict.toml", text.as_bytes());
+    ws.run_env(
+        &["run", "--policy", strict.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "strict"],
+        &[],
+    )
+    .expect_code(0);
+    let (header, rows) = read_csv(&ws.path("strict/cells.csv"));
+    let r = cell_row(
+        &rows,
+        &header,
+        &[("postal_area_code", "00100"), ("quarter", "2025Q1"), ("product_group", "vegetables")],
+        "euros",
+    );
+    assert_eq!(r[header.iter().position(|h| h == "status").unwrap()], "suppressed");
+}
+
 #[test]
 fn demo_releases_every_bundled_source() {
     let ws = Workspace::new();

@@ -146,7 +146,7 @@ fn fake_noise_releases_say_so_in_every_output() {
         scan: ScanOptions::default(),
         force: false,
     };
-    let outcome = release(&request, &key, &mut ZeroNoise, |_| {}).unwrap();
+    let outcome = release(&request, Some(&key), &mut ZeroNoise, |_| {}).unwrap();
     assert!(outcome.written.manifest.noise_source.contains("FAKE"));
     assert!(std::fs::read_to_string(ws.path("out/report.md")).unwrap().contains("must not be published"));
     let (_, rows) = read_csv(&ws.path("out/cells.csv"));
@@ -202,7 +202,7 @@ fn parallel_and_single_threaded_releases_are_byte_identical() {
             force: false,
         };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| release(&request, &key, &mut ZeroNoise, |_| {})).unwrap();
+        pool.install(|| release(&request, Some(&key), &mut ZeroNoise, |_| {})).unwrap();
         std::fs::read(ws.path(out).join("cells.csv")).unwrap()
     };
     let single = make("single", 1, 1 << 20);

@@ -66,7 +66,7 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
             scan: ScanOptions::default(),
             force: false,
         };
-        let outcome = release(&request, &key, &mut SecureNoise, |_| {})?;
+        let outcome = release(&request, Some(&key), &mut SecureNoise, |_| {})?;
         let m = &outcome.written.manifest;
         let published = m.status_counts.get("published").copied().unwrap_or(0);
         say(&format!(

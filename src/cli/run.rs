@@ -127,7 +127,11 @@ pub fn execute(args: RunArgs) -> Result<(), CliError> {
         return Err(CliError::usage("--input and --out are required (or use --dry-run)"));
     };
     set_threads(args.threads)?;
-    let key = load_key(args.key_file.as_deref())?;
+    // A key is needed unless the policy has no unit field; `release` says so when it is missing.
+    let key = match (&args.key_file, std::env::var_os(KEY_ENV_VAR)) {
+        (None, None) => None,
+        _ => Some(load_key(args.key_file.as_deref())?),
+    };
     let request = ReleaseRequest {
         policy: args.policy,
         baseline: args.baseline,
@@ -139,7 +143,7 @@ pub fn execute(args: RunArgs) -> Result<(), CliError> {
     // Progress on stderr when it is a terminal: rows read and rows per second.
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
-    let outcome = release(&request, &key, &mut SecureNoise, |rows| {
+    let outcome = release(&request, key.as_ref(), &mut SecureNoise, |rows| {
         if show_progress {
             let secs = started.elapsed().as_secs_f64().max(1e-3);
             eprint!("\r  {rows} rows read, {:.2} M rows/s   ", rows as f64 / secs / 1e6);

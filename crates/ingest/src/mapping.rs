@@ -332,7 +332,12 @@ impl RowMapper {
             Ok(i)
         };
         let unit_field = match &config.unit_field {
-            Some(u) => Some(field(u, &[FieldType::Identifier], "the unit of privacy")?),
+            // An identifier; for provider-aggregated data, any field whose value groups rows.
+            Some(u) => Some(field(
+                u,
+                &[FieldType::Identifier, FieldType::Category, FieldType::Week, FieldType::Date, FieldType::Integer],
+                "the unit",
+            )?),
             None => None,
         };
         let mut dims = Vec::new();

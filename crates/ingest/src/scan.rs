@@ -25,7 +25,7 @@ use crate::pseudonym::Pseudonymiser;
 use crate::schema::SourceSchema;
 
 /// The most measured values one row can carry.
-pub const MAX_VALUES: usize = 2;
+pub const MAX_VALUES: usize = 4;
 
 /// Number of pseudonym partitions in a [`ContributionChunk`]; a contribution's partition is the
 /// top 6 bits of its pseudonym.

@@ -144,11 +144,14 @@ impl BoundingAccumulator {
                     .map(|acc| {
                         let c = i64::from(acc.records).min(k);
                         let mut sums = [0i64; MAX_VALUES];
+                        // Slots without a clamp (provider counts) pass unchanged.
                         for (slot, clamp) in clamps.iter().enumerate() {
-                            if let Some(cl) = clamp {
-                                sums[slot] =
-                                    acc.sums[slot].clamp(c.saturating_mul(cl.lower), c.saturating_mul(cl.upper));
-                            }
+                            sums[slot] = match clamp {
+                                Some(cl) => {
+                                    acc.sums[slot].clamp(c.saturating_mul(cl.lower), c.saturating_mul(cl.upper))
+                                }
+                                None => acc.sums[slot],
+                            };
                         }
                         (acc.cell, c as u64, sums)
                     })
@@ -224,7 +227,9 @@ impl Partition {
                     }
                     *v = clamped;
                 }
-                None => *v = 0,
+                // Unclamped slots are provider counts of `sdc` plans (a `dp` plan clamps every
+                // slot it reads); they are kept as read.
+                None => {}
             }
         }
         let cells = self.units.entry(c.unit).or_default();

@@ -94,6 +94,10 @@ pub struct NoiseInfo {
 pub struct SdcSummary {
     /// Minimum contributing units.
     pub min_units: u64,
+    /// Pre-aggregated data: the field whose largest row value counts a cell's contributors.
+    pub contributors_field: Option<String>,
+    /// Pre-aggregated data: the field counting businesses, and the fewest per published cell.
+    pub businesses: Option<(String, u64)>,
     /// Dominance rule.
     pub dominance: Option<(u32, f64)>,
     /// p % rule.
@@ -280,7 +284,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             _ => None,
         })
         .collect();
-    let primary = primary_suppression(&table.units, &sum_tops, &sdc.rules);
+    let primary = primary_suppression(&table.units, &sum_tops, &table.sums, &sdc.rules);
     let constraints = table.hier.constraints();
     let equal = vec![Relation::Equal; constraints.len()];
     // A published frequency reason tells the attacker the count is between 1 and min − 1; the
@@ -363,7 +367,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
     let secondary_value: f64 = (0..n)
         .filter(|c| outcome.status[*c] == SdcStatus::Secondary)
         .map(|c| values.first().map_or(0.0, |v| v[c]))
-        .sum();
+        .fold(0.0, |a, b| a + b);
     let infos: Vec<MeasureInfo> = sdc
         .measures
         .iter()
@@ -399,6 +403,11 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         threshold: None,
         sdc: Some(SdcSummary {
             min_units: sdc.rules.min_units,
+            contributors_field: sdc.rules.contributors_slot.and_then(|s| plan.mapper.value_fields.get(s).cloned()),
+            businesses: sdc
+                .rules
+                .businesses
+                .and_then(|(s, min)| plan.mapper.value_fields.get(s).map(|f| (f.clone(), min))),
             dominance: sdc.rules.dominance,
             p_percent: sdc.rules.p_percent,
             protection_ratio: sdc.protection.ratio,

@@ -160,6 +160,14 @@ pub struct DimensionEntry {
 pub struct SdcEntry {
     /// Minimum contributing units per published cell.
     pub min_units_per_cell: u64,
+    /// Pre-aggregated data: the field whose largest row value per cell counts its contributors
+    /// (a lower bound of the distinct contributors); absent when units are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contributors_field: Option<String>,
+    /// Pre-aggregated data: the field counting businesses per row and the fewest businesses a
+    /// published cell has (business confidentiality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub businesses: Option<(String, u64)>,
     /// The (n, k) dominance rule, if any.
     pub dominance: Option<(u32, f64)>,
     /// The p % rule, if any.
@@ -260,8 +268,12 @@ pub fn guarantee_text(release: &ProtectedRelease) -> String {
     let unit = release.unit_of_privacy().name();
     if let Some(s) = release.sdc() {
         return format!(
-            "Statistical disclosure control on exact values: no published cell has between 1 and {} contributing {unit}s{}{}; {}. An attacker audit by linear programming over the published table, its totals and non-negativity found every primary cell protected by at least {:.0} % of its value. This is a rule-based protection, not a differential-privacy guarantee: it does not bound what several releases reveal together.",
-            s.min_units.saturating_sub(1),
+            "Statistical disclosure control on exact values: no published cell has {}{}{}{}; {}. An attacker audit by linear programming over the published table, its totals and non-negativity found every primary cell protected by at least {:.0} % of its value. This is a rule-based protection, not a differential-privacy guarantee: it does not bound what several releases reveal together.",
+            match &s.contributors_field {
+                Some(f) => format!("fewer than {} contributors by its rows' `{f}` (the largest row's count, a lower bound of the distinct contributors)", s.min_units),
+                None => format!("between 1 and {} contributing {unit}s", s.min_units.saturating_sub(1)),
+            },
+            s.businesses.as_ref().map(|(f, min)| format!("; no published cell has fewer than {min} businesses by its rows' `{f}` (business confidentiality)")).unwrap_or_default(),
             s.dominance.map(|(n, k)| format!("; no sum is dominated by its {n} largest contributors beyond {k} %")).unwrap_or_default(),
             s.p_percent.map(|p| format!("; the p % rule holds with p = {p}")).unwrap_or_default(),
             if s.secondary { "secondary suppression hides further cells so that suppressed ones cannot be recovered from totals" } else { "no secondary suppression was applied" },
@@ -352,6 +364,8 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
         }),
         sdc: release.sdc().map(|s| SdcEntry {
             min_units_per_cell: s.min_units,
+            contributors_field: s.contributors_field.clone(),
+            businesses: s.businesses.clone(),
             dominance: s.dominance,
             p_percent: s.p_percent,
             protection_ratio: s.protection_ratio,

@@ -66,8 +66,15 @@ pub fn render(m: &Manifest) -> String {
     if let Some(sdc) = &m.sdc {
         let _ = writeln!(
             s,
-            "Primary suppression: cells with 1 to {} contributing units{}{}. {} primary cells.",
-            sdc.min_units_per_cell.saturating_sub(1),
+            "Primary suppression: {}{}{}{}. {} primary cells.",
+            match &sdc.contributors_field {
+                Some(f) => format!("cells whose rows report fewer than {} `{f}` (counted as the largest row, or the largest sum of rows known to be disjoint: the distinct contributors of a cell are at least that many; a cell with rows counts as non-empty)", sdc.min_units_per_cell),
+                None => format!("cells with 1 to {} contributing units", sdc.min_units_per_cell.saturating_sub(1)),
+            },
+            sdc.businesses
+                .as_ref()
+                .map(|(f, min)| format!("; cells whose rows report fewer than {min} `{f}`, counted the same way (business confidentiality, reported as dominance)"))
+                .unwrap_or_default(),
             sdc.dominance
                 .map(|(n, k)| format!("; sums whose {n} largest contributions exceed {k} % of the total"))
                 .unwrap_or_default(),

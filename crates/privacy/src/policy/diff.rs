@@ -413,6 +413,20 @@ pub fn diff(old: &PolicyFile, new: &PolicyFile) -> Vec<Change> {
         true,
         "dominance k",
     );
+    let pc = |p: &ProtectionSection| p.provider_counts.clone();
+    d.number(
+        "protection.provider_counts.min_businesses_per_cell",
+        pc(p1).and_then(|x| x.min_businesses_per_cell).map(|m| m as f64),
+        pc(p2).and_then(|x| x.min_businesses_per_cell).map(|m| m as f64),
+        false,
+        "minimum businesses per cell",
+    );
+    d.neutral(
+        "protection.provider_counts.contributors_field",
+        show(&pc(p1).and_then(|x| x.contributors_field)),
+        show(&pc(p2).and_then(|x| x.contributors_field)),
+        "another contributors field",
+    );
     d.number(
         "protection.p_percent.p",
         p1.p_percent.as_ref().map(|x| x.p),

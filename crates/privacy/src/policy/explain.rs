@@ -212,8 +212,20 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
         ));
     }
     if p.mode.is_sdc() {
-        if let Some(m) = p.min_units_per_cell {
-            suppression.push(format!("Primary suppression: cells with fewer than {m} contributing {unit}s."));
+        let provider = p.provider_counts.as_ref();
+        match (p.min_units_per_cell, provider.and_then(|pc| pc.contributors_field.as_ref())) {
+            (Some(m), Some(f)) => suppression.push(format!(
+                "Primary suppression: cells whose largest row reports fewer than {m} `{f}` (rows may share contributors, so the largest row's count is what the cell surely has)."
+            )),
+            (Some(m), None) => {
+                suppression.push(format!("Primary suppression: cells with fewer than {m} contributing {unit}s."))
+            }
+            _ => {}
+        }
+        if let Some((f, m)) = provider.and_then(|pc| pc.businesses_field.as_ref().zip(pc.min_businesses_per_cell)) {
+            suppression.push(format!(
+                "Primary suppression: cells whose largest row reports fewer than {m} `{f}` (business confidentiality)."
+            ));
         }
         if let Some(d) = &p.dominance {
             suppression.push(format!(

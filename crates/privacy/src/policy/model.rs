@@ -363,6 +363,38 @@ pub struct ProtectionSection {
     /// assumes that knowledge, which can make a table impossible to protect. Required in `sdc`
     /// and `dp+sdc` modes. Example: `publish_suppression_reasons = false`
     pub publish_suppression_reasons: Option<bool>,
+    /// Counts the provider reports per row, for data aggregated by the provider
+    /// (`unit_of_privacy = "none"`, `sdc` mode): the number of contributors (customers, people)
+    /// for the frequency rule and the number of businesses (stores) for business
+    /// confidentiality.
+    pub provider_counts: Option<ProviderCountsSection>,
+}
+
+/// `[protection.provider_counts]`: the frequency rule and business confidentiality for
+/// pre-aggregated rows. A cell's rows may share contributors (the same customer in several
+/// weeks, product groups or stores), so the distinct count of a cell is only known to be at
+/// least its largest row's count; both rules use that lower bound, at every margin too.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderCountsSection {
+    /// The `integer` field with the number of contributors behind each row. A cell whose largest
+    /// row count is below `min_units_per_cell` is suppressed (frequency rule), as is a cell with
+    /// rows but no count. Example: `contributors_field = "customers"`
+    pub contributors_field: Option<String>,
+    /// The `integer` field with the number of businesses behind each row. A cell whose largest
+    /// row count is below `min_businesses_per_cell` is suppressed as business-confidential
+    /// (reported with the dominance reason). Example: `businesses_field = "stores"`
+    pub businesses_field: Option<String>,
+    /// The fewest businesses a published cell may have; required with `businesses_field`, at
+    /// least 2. Example: `min_businesses_per_cell = 3`
+    pub min_businesses_per_cell: Option<u64>,
+    /// A field whose rows with one value have disjoint contributors and businesses, for
+    /// example the week: the rows of different retailers in one week come from different
+    /// stores. A cell's counts are then the largest, over the field's values, of the sum of
+    /// that value's rows (instead of the largest single row). Only declare it when it holds:
+    /// it assumes, for example, that no customer shops in two retailers in one week.
+    /// Example: `disjoint_within = "week"`
+    pub disjoint_within: Option<String>,
 }
 
 /// Guarantee modes.
@@ -498,11 +530,15 @@ pub struct BudgetSection {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarginsSection {
-    /// Area levels above the released one to total up to. Example: `area_levels = ["district", "major-district", "city"]`
+    /// Area levels above the released one to total up to; none when omitted.
+    /// Example: `area_levels = ["district", "major-district", "city"]`
+    #[serde(default)]
     pub area_levels: Vec<AreaLevelName>,
-    /// Whether to add a total over age bands. Example: `age_total = true`
+    /// Whether to add a total over age bands; `false` when omitted. Example: `age_total = true`
+    #[serde(default)]
     pub age_total: bool,
-    /// Whether to add a total over periods. Example: `period_total = true`
+    /// Whether to add a total over periods; `false` when omitted. Example: `period_total = true`
+    #[serde(default)]
     pub period_total: bool,
 }
 

@@ -660,6 +660,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
 
     // The SDC plan.
     let mut sdc = None;
+    let mut disjoint_within = None;
     if mode == GuaranteeMode::Sdc {
         let kinds: Vec<(String, MeasureKind)> = file
             .measures
@@ -683,10 +684,79 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 Some((m.name().to_string(), kind))
             })
             .collect();
-        if !file.measures.iter().any(|m| matches!(m, MeasureSection::CountUnits { .. })) {
+        // Provider counts: extra value slots read from the rows, never clamped or published.
+        let mut contributors_slot = None;
+        let mut businesses = None;
+        if let Some(pc) = &protection.provider_counts {
+            let at = |f: &str| format!("protection.provider_counts.{f}");
+            if unit != UnitOfPrivacy::None {
+                ctx.invalid(
+                    "protection.provider_counts",
+                    format!("is for data aggregated by the provider (`unit_of_privacy = \"none\"`); with unit `{}` the frequency rule counts units", unit.name()),
+                );
+            }
+            if protection.publish_suppression_reasons == Some(true) {
+                ctx.unsupported(
+                    "protection.publish_suppression_reasons",
+                    "cannot be `true` with provider counts: the audit cannot model what a reason reveals about the provider's counts",
+                );
+            }
+            let mut slot_of = |ctx: &mut Ctx<'_>, key: &str, field: &str| -> Option<usize> {
+                if !field_ok(ctx, &at(key), field, &[FieldType::Integer], "a count") {
+                    return None;
+                }
+                let slot = match value_fields.iter().position(|f| f == field) {
+                    Some(s) => s,
+                    None => {
+                        value_fields.push(field.to_string());
+                        value_fields.len() - 1
+                    }
+                };
+                if slot >= cellguard_ingest::MAX_VALUES {
+                    ctx.unsupported(
+                        &at(key),
+                        format!("at most {} different fields can be read as values", cellguard_ingest::MAX_VALUES),
+                    );
+                    return None;
+                }
+                Some(slot)
+            };
+            if let Some(f) = &pc.contributors_field {
+                contributors_slot = slot_of(ctx, "contributors_field", f);
+            }
+            match (&pc.businesses_field, pc.min_businesses_per_cell) {
+                (Some(f), Some(min)) if min >= 2 => businesses = slot_of(ctx, "businesses_field", f).map(|s| (s, min)),
+                (Some(_), Some(_)) => ctx.invalid(&at("min_businesses_per_cell"), "must be at least 2"),
+                (Some(_), None) => ctx.invalid(
+                    &at("min_businesses_per_cell"),
+                    "missing: state the fewest businesses a published cell may have",
+                ),
+                (None, Some(_)) => {
+                    ctx.invalid(&at("businesses_field"), "missing: name the field that counts businesses per row")
+                }
+                (None, None) => {}
+            }
+            if let Some(f) = &pc.disjoint_within {
+                if field_ok(
+                    ctx,
+                    &at("disjoint_within"),
+                    f,
+                    &[FieldType::Identifier, FieldType::Category, FieldType::Week, FieldType::Date, FieldType::Integer],
+                    "the field within which rows are disjoint",
+                ) {
+                    // Rows with one value of the field are accumulated together, as one unit.
+                    disjoint_within = Some(f.clone());
+                }
+            }
+            if pc.contributors_field.is_none() && pc.businesses_field.is_none() {
+                ctx.invalid("protection.provider_counts", "name `contributors_field`, `businesses_field` or both");
+            }
+        }
+        if contributors_slot.is_none() && !file.measures.iter().any(|m| matches!(m, MeasureSection::CountUnits { .. }))
+        {
             ctx.invalid(
                 "measures",
-                "an `sdc` release needs a `count-units` measure: the frequency rule counts contributing units",
+                "an `sdc` release needs a `count-units` measure (the frequency rule counts contributing units), or provider counts naming a contributors field",
             );
         }
         let secondary = protection.secondary_suppression.unwrap_or(true);
@@ -725,6 +795,8 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 min_units: protection.min_units_per_cell.unwrap_or(0),
                 dominance: protection.dominance.as_ref().map(|d| (d.n, d.k)),
                 p_percent: protection.p_percent.as_ref().map(|p| p.p),
+                contributors_slot,
+                businesses,
             },
             secondary,
             protection: crate::sdc::Protection { ratio, min_width: 1.0 },
@@ -789,7 +861,11 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         unit_of_privacy: unit,
         max_rejected_rows: file.source.max_rejected_rows,
         dimension_names,
-        mapper: RowMapperConfig { unit_field: file.source.unit_field.clone(), dimensions, value_fields },
+        mapper: RowMapperConfig {
+            unit_field: file.source.unit_field.clone().or(disjoint_within),
+            dimensions,
+            value_fields,
+        },
         schema,
         bounds,
         measures,
@@ -858,6 +934,7 @@ fn check_protection_fields(ctx: &mut Ctx<'_>, file: &PolicyFile) {
             ("protection.secondary_suppression", p.secondary_suppression.is_some()),
             ("protection.publish_suppression_reasons", p.publish_suppression_reasons.is_some()),
             ("protection.protection_percent", p.protection_percent.is_some()),
+            ("protection.provider_counts", p.provider_counts.is_some()),
         ] {
             if present {
                 ctx.invalid(field, "applies to `sdc` and `dp+sdc` modes only; remove it or change the mode");
@@ -948,10 +1025,13 @@ fn check_floors(ctx: &mut Ctx<'_>, file: &PolicyFile, baseline: &Baseline) {
             );
         }
         let has_sum = file.measures.iter().any(|m| matches!(m, MeasureSection::Sum { .. }));
-        if f.magnitude_rule_required && has_sum && p.dominance.is_none() && p.p_percent.is_none() {
+        // For provider-aggregated rows the businesses rule is the dominance rule: the rows are
+        // retailers' totals, not single contributors.
+        let businesses = p.provider_counts.as_ref().is_some_and(|pc| pc.businesses_field.is_some());
+        if f.magnitude_rule_required && has_sum && p.dominance.is_none() && p.p_percent.is_none() && !businesses {
             floor(
                 "protection.dominance",
-                "the release has a `sum` measure; the baseline requires a dominance or p % rule".to_string(),
+                "the release has a `sum` measure; the baseline requires a dominance or p % rule (or, for provider-aggregated rows, a businesses rule)".to_string(),
             );
         }
     }

@@ -494,7 +494,8 @@ mod tests {
         let (mut passes, mut fails) = (0, 0);
         for round in 0..40 {
             // Inner values, then every margin as the sum of its inner cells.
-            let mut v: Vec<f64> = (0..n).map(|cell| if t.is_inner(cell) { (next() % 30) as f64 } else { 0.0 }).collect();
+            let mut v: Vec<f64> =
+                (0..n).map(|cell| if t.is_inner(cell) { (next() % 30) as f64 } else { 0.0 }).collect();
             for cell in 0..n {
                 if !t.is_inner(cell) {
                     let c = t.coords(cell);

@@ -61,6 +61,12 @@ pub struct PrimaryRules {
     pub dominance: Option<(u32, f64)>,
     /// The p % rule.
     pub p_percent: Option<f64>,
+    /// Pre-aggregated data: the value slot whose largest row value per cell is the cell's
+    /// (lower bound of) contributors, used by the frequency rule instead of the rows.
+    pub contributors_slot: Option<usize>,
+    /// Pre-aggregated data: the value slot counting businesses per row, and the fewest
+    /// businesses a published cell may have (largest row value per cell).
+    pub businesses: Option<(usize, u64)>,
 }
 
 /// One cell's sum with its largest contributions (descending).
@@ -72,12 +78,32 @@ pub struct SumWithTop {
     pub top: Vec<i64>,
 }
 
-/// Applies the primary rules to every cell.
-pub fn primary_suppression(units: &[u64], sums: &[Vec<SumWithTop>], rules: &PrimaryRules) -> Vec<SdcStatus> {
+/// Applies the primary rules to every cell. `sums` are the summed measures (dominance and
+/// p %); `slots` are every value slot's sums, where the provider counts are read.
+pub fn primary_suppression(
+    units: &[u64],
+    sums: &[Vec<SumWithTop>],
+    slots: &[Vec<SumWithTop>],
+    rules: &PrimaryRules,
+) -> Vec<SdcStatus> {
+    // The largest row value of a slot in a cell: a lower bound of its distinct count.
+    let largest = |slot: usize, cell: usize| -> u64 {
+        slots.get(slot).and_then(|s| s[cell].top.first()).map_or(0, |v| (*v).max(0) as u64)
+    };
     (0..units.len())
         .map(|cell| {
-            if units[cell] > 0 && units[cell] < rules.min_units {
+            let contributors = match rules.contributors_slot {
+                Some(slot) => largest(slot, cell),
+                None => units[cell],
+            };
+            // A cell with rows is never empty, whatever counts its rows report.
+            if units[cell] > 0 && contributors < rules.min_units {
                 return SdcStatus::PrimaryFrequency;
+            }
+            if let Some((slot, min)) = rules.businesses {
+                if units[cell] > 0 && largest(slot, cell) < min {
+                    return SdcStatus::PrimaryDominance;
+                }
             }
             for measure in sums {
                 let s = &measure[cell];
@@ -564,7 +590,13 @@ mod tests {
 
     #[test]
     fn primary_rules() {
-        let rules = PrimaryRules { min_units: 5, dominance: Some((2, 85.0)), p_percent: Some(10.0) };
+        let rules = PrimaryRules {
+            min_units: 5,
+            dominance: Some((2, 85.0)),
+            p_percent: Some(10.0),
+            contributors_slot: None,
+            businesses: None,
+        };
         let units = [0, 3, 10, 10, 10];
         let sums = vec![vec![
             SumWithTop { total: 0, top: vec![] },
@@ -573,15 +605,46 @@ mod tests {
             SumWithTop { total: 100, top: vec![30, 20] },
             SumWithTop { total: 100, top: vec![80, 5, 5] },
         ]];
-        let s = primary_suppression(&units, &sums, &rules);
+        let s = primary_suppression(&units, &sums, &sums, &rules);
         assert_eq!(s[0], SdcStatus::Published, "an empty cell is not sensitive");
         assert_eq!(s[1], SdcStatus::PrimaryFrequency);
         assert_eq!(s[2], SdcStatus::PrimaryDominance, "50 + 40 > 85 % of 100");
         assert_eq!(s[3], SdcStatus::Published);
         // 80 + 5 = 85 is not above 85 %, but the rest (15) is... not below 10 % of 80 = 8: safe.
         assert_eq!(s[4], SdcStatus::Published);
-        let tight = PrimaryRules { min_units: 5, dominance: None, p_percent: Some(20.0) };
-        assert_eq!(primary_suppression(&units, &sums, &tight)[4], SdcStatus::PrimaryPPercent, "15 < 20 % of 80");
+        let tight = PrimaryRules { dominance: None, p_percent: Some(20.0), ..rules };
+        assert_eq!(primary_suppression(&units, &sums, &sums, &tight)[4], SdcStatus::PrimaryPPercent, "15 < 20 % of 80");
+    }
+
+    #[test]
+    fn provider_counts_use_the_largest_row() {
+        // Pre-aggregated rows: each row is its own "unit"; slot 0 counts customers per row and
+        // slot 1 stores per row. Cells: no rows; two rows of 3 and 4 customers (7 customer-rows
+        // but maybe only 4 people); one row of 12 customers from 2 stores; 12 customers, 3 stores;
+        // a row reporting no customers.
+        let units = [0, 2, 1, 1, 1];
+        let top = |v: &[i64]| SumWithTop { total: v.iter().sum(), top: v.to_vec() };
+        let customers = vec![top(&[]), top(&[4, 3]), top(&[12]), top(&[12]), top(&[0])];
+        let stores = vec![top(&[]), top(&[1, 1]), top(&[2]), top(&[3]), top(&[1])];
+        let slots = vec![customers, stores];
+        let rules = PrimaryRules {
+            min_units: 5,
+            dominance: None,
+            p_percent: None,
+            contributors_slot: Some(0),
+            businesses: Some((1, 3)),
+        };
+        let s = primary_suppression(&units, &[], &slots, &rules);
+        assert_eq!(
+            s,
+            vec![
+                SdcStatus::Published,
+                SdcStatus::PrimaryFrequency,
+                SdcStatus::PrimaryDominance,
+                SdcStatus::Published,
+                SdcStatus::PrimaryFrequency
+            ]
+        );
     }
 
     #[test]

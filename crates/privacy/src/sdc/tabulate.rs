@@ -136,7 +136,10 @@ pub fn tabulate(plan: &ReleasePlan, acc: &BoundingAccumulator) -> SdcTable {
             _ => None,
         })
         .collect();
-    let n_slots = slots.iter().map(|s| s + 1).max().unwrap_or(0).min(MAX_VALUES);
+    // Provider counts are read from slots of their own.
+    let provider = plan.sdc.as_ref().map(|s| (s.rules.contributors_slot, s.rules.businesses.map(|b| b.0)));
+    let extra = provider.into_iter().flat_map(|(c, b)| c.into_iter().chain(b));
+    let n_slots = slots.iter().copied().chain(extra).map(|s| s + 1).max().unwrap_or(0).min(MAX_VALUES);
     let empty = || (vec![0u64; n], vec![0u64; n], vec![vec![SumWithTop::default(); n]; n_slots]);
     let (units, records, sums) = acc
         .units_par()
