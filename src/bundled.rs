@@ -25,6 +25,11 @@ pub const FILES: &[BundledFile] = &[
         path: "payment-defaults-quarterly-sdc.toml",
         content: include_str!("../policies/payment-defaults-quarterly-sdc.toml"),
     },
+    BundledFile {
+        path: "food-aggregates-quarterly-sdc.toml",
+        content: include_str!("../policies/food-aggregates-quarterly-sdc.toml"),
+    },
+    BundledFile { path: "area-indicators-sdc.toml", content: include_str!("../policies/area-indicators-sdc.toml") },
     BundledFile { path: "baseline.toml", content: include_str!("../policies/baseline.toml") },
     BundledFile {
         path: "schemas/payment-defaults.toml",
@@ -39,6 +44,10 @@ pub const FILES: &[BundledFile] = &[
     BundledFile {
         path: "schemas/food-aggregates.toml",
         content: include_str!("../policies/schemas/food-aggregates.toml"),
+    },
+    BundledFile {
+        path: "schemas/area-indicators.toml",
+        content: include_str!("../policies/schemas/area-indicators.toml"),
     },
     BundledFile {
         path: "classifications/helsinki-subareas.csv",

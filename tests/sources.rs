@@ -366,14 +366,60 @@ fn pre_aggregated_food_sales_under_sdc() {
 }
 
 #[test]
+fn area_indicators_under_sdc() {
+    let ws = Workspace::new();
+    // Vironniemi district (101) has three sub-areas; its unemployment numerators are 3, 40 and
+    // 60. The 3 falls under the frequency rule, and the district total would give it away, so
+    // the cheapest sibling (40) is suppressed too. `population` rows are outside the key set.
+    let csv = "area_code,indicator_id,period,value,numerator,denominator\n\
+               0911101010,population,2025,300,,\n\
+               0911101010,unemployment_rate,2025,3.0,3,100\n\
+               0911101020,unemployment_rate,2025,10.0,40,400\n\
+               0911101080,unemployment_rate,2025,10.0,60,600\n\
+               0911103130,unemployment_rate,2025,5.0,500,10000\n";
+    let input = ws.write("input/indicators.csv", csv.as_bytes());
+    let policy = ws.path("policies/area-indicators-sdc.toml");
+    let out = ws.run_env(
+        &["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"],
+        &[],
+    );
+    out.expect_code(0);
+    let (header, rows) = read_csv(&ws.path("out/cells.csv"));
+    let col = |name: &str| header.iter().position(|h| h.trim_start_matches('\u{feff}') == name).unwrap();
+    let at = |area: &str, measure: &str| {
+        let r = cell_row(&rows, &header, &[("area_code", area), ("indicator", "unemployment_rate")], measure);
+        (r[col("value")].clone(), r[col("status")].clone())
+    };
+    let s = |v: &str, st: &str| (v.to_string(), st.to_string());
+    assert_eq!(at("0911101010", "numerator"), s("", "suppressed"));
+    assert_eq!(at("0911101020", "numerator"), s("", "suppressed"));
+    assert_eq!(at("0911101080", "numerator"), s("60", "published"));
+    assert_eq!(at("0911101080", "denominator"), s("600", "published"));
+    assert_eq!(at("0911101", "numerator"), s("103", "published"));
+    assert_eq!(at("091", "numerator"), s("603", "published"));
+    assert_eq!(at("0911", "numerator"), s("603", "published"));
+    // Finnish area names survive into the output.
+    let etu = cell_row(&rows, &header, &[("area_code", "0911103130"), ("indicator", "unemployment_rate")], "numerator");
+    assert_eq!(etu[col("area_name")], "Etu-Töölö");
+    assert!(out.stdout.contains("1 outside the key set"), "{}", out.stdout);
+    ws.run(&["audit", "out"]).expect_code(0);
+}
+
+#[test]
 fn demo_releases_every_bundled_source() {
     let ws = Workspace::new();
     let out = ws.run_env(&["demo", "--dir", "demo", "--rows", "3000"], &[]);
     out.expect_code(0);
     let lines: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("  ")).collect();
-    assert_eq!(lines.len(), 4, "{}", out.stdout);
-    for name in ["payment-defaults-quarterly", "youth-chat-quarterly", "sports-licences-yearly", "food-cards-quarterly"]
-    {
+    assert_eq!(lines.len(), 6, "{}", out.stdout);
+    for name in [
+        "payment-defaults-quarterly",
+        "youth-chat-quarterly",
+        "sports-licences-yearly",
+        "food-cards-quarterly",
+        "food-aggregates-quarterly-sdc",
+        "area-indicators-sdc",
+    ] {
         let line = lines.iter().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no {name} in {}", out.stdout));
         let dir = line.rsplit("-> ").next().unwrap();
         ws.run(&["verify", dir]).expect_code(0);

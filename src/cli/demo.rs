@@ -30,6 +30,8 @@ const RELEASES: &[(Source, &str, &str, u64)] = &[
     (Source::YouthChat, "youth-chat.csv", "youth-chat-quarterly.toml", 40_000),
     (Source::SportsLicences, "sports-licences.csv", "sports-licences-yearly.toml", 30_000),
     (Source::FoodCards, "food-cards.csv", "food-cards-quarterly.toml", 300_000),
+    (Source::FoodAggregates, "food-aggregates.csv", "food-aggregates-quarterly-sdc.toml", 100_000),
+    (Source::AreaIndicators, "area-indicators.csv", "area-indicators-sdc.toml", 1_000),
 ];
 
 pub fn execute(args: DemoArgs) -> Result<(), CliError> {
@@ -69,13 +71,18 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
         let outcome = release(&request, Some(&key), &mut SecureNoise, |_| {})?;
         let m = &outcome.written.manifest;
         let published = m.status_counts.get("published").copied().unwrap_or(0);
+        let protection = match &m.sdc {
+            Some(s) => format!(
+                "exact under SDC, {} primary and {} secondary suppressions (unit: {})",
+                s.primary_cells, s.secondary_cells, m.unit_of_privacy
+            ),
+            None => format!("epsilon {:.2} per {}", m.total_epsilon, m.unit_of_privacy),
+        };
         say(&format!(
-            "  {name}: {rows} rows -> {} cells x {} measures, {published} of {} values published, epsilon {:.2} per {} -> {}",
+            "  {name}: {rows} rows -> {} cells x {} measures, {published} of {} values published, {protection} -> {}",
             m.n_cells,
             m.measures.len(),
             m.n_rows,
-            m.total_epsilon,
-            m.unit_of_privacy,
             outcome.written.path.display()
         ));
     }

@@ -1025,9 +1025,10 @@ fn check_floors(ctx: &mut Ctx<'_>, file: &PolicyFile, baseline: &Baseline) {
             );
         }
         let has_sum = file.measures.iter().any(|m| matches!(m, MeasureSection::Sum { .. }));
-        // For provider-aggregated rows the businesses rule is the dominance rule: the rows are
-        // retailers' totals, not single contributors.
-        let businesses = p.provider_counts.as_ref().is_some_and(|pc| pc.businesses_field.is_some());
+        // Provider-aggregated rows are totals (of a retailer, of an area), not single
+        // contributors, so a dominance rule over rows protects no one: their rules are the
+        // provider counts (businesses for magnitudes, contributors for counts of people).
+        let businesses = p.provider_counts.is_some();
         if f.magnitude_rule_required && has_sum && p.dominance.is_none() && p.p_percent.is_none() && !businesses {
             floor(
                 "protection.dominance",
