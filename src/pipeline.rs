@@ -170,15 +170,9 @@ pub fn reason_counts(scan: &ScanSummary) -> Vec<ReasonCount> {
         .collect()
 }
 
-/// Test-only failure injection: in debug builds, `CELLGUARD_FAILPOINT=<name>` makes the run
-/// fail at that point, to test that a crash there loses nothing. Release builds ignore it.
+/// Test-only failure injection (see [`cellguard_publish::failpoint`]; debug builds only).
 fn failpoint(name: &str) -> Result<(), PipelineError> {
-    if cfg!(debug_assertions) && std::env::var("CELLGUARD_FAILPOINT").is_ok_and(|v| v == name) {
-        return Err(PipelineError::Usage(format!(
-            "injected failure at `{name}` (CELLGUARD_FAILPOINT, debug builds only)"
-        )));
-    }
-    Ok(())
+    cellguard_publish::failpoint(name).map_err(|e| PipelineError::Usage(e.to_string()))
 }
 
 /// The input's read and write permission bits (Unix), for the release files.
@@ -242,6 +236,7 @@ pub fn release(
             )))
         }
     };
+    cellguard_publish::recover_crashed(&request.out)?;
     if request.out.exists() && !request.force {
         return Err(PublishError::Exists { path: request.out.clone() }.into());
     }

@@ -121,3 +121,80 @@ fn dry_run_reports_cost_and_accuracy_without_reading_data() {
     run(&ws, &policy, &fixture("payment-defaults-small.csv"), "r1").expect_code(0);
     ws.run(&["run", "--dry-run", "--policy", policy.to_str().unwrap()]).expect_code(1).expect_stderr(&["exceed"]);
 }
+
+/// Hidden folders a run left beside `out`.
+fn leftovers(ws: &Workspace) -> Vec<String> {
+    std::fs::read_dir(ws.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".out."))
+        .collect()
+}
+
+#[test]
+fn a_crash_at_any_step_leaves_a_whole_release_or_none_and_a_ledger_that_verifies() {
+    let ws = Workspace::new();
+    // Cheap measures, so that the dataset's budget (4) covers every run of the test.
+    let policy = ws.policy_variant("cheap", |t| {
+        t.replace("epsilon = 0.5", "epsilon = 0.05").replace("epsilon = 0.25", "epsilon = 0.05")
+    });
+    let input = fixture("payment-defaults-small.csv");
+    let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
+    let run = |failpoint: Option<&str>, force: bool| {
+        let mut args =
+            vec!["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"];
+        if force {
+            args.push("--force");
+        }
+        ws.run_env(&args, &[("CELLGUARD_PSEUDONYM_KEY", Some(common::TEST_KEY)), ("CELLGUARD_FAILPOINT", failpoint)])
+    };
+    let mut spends = 0;
+    // A first release: crashes (killed, no clean-up) at each step before it is in place.
+    for step in ["after-ledger", "after-cells", "before-rename"] {
+        let point = format!("abort:{step}");
+        let out = run(Some(&point), false);
+        assert_ne!(out.code, 0, "{step}");
+        assert!(out.stderr.is_empty() || out.code == -1, "{step}: {}", out.stderr);
+        spends += 1;
+        assert!(!ws.path("out").exists(), "{step}: a crashed run published a folder");
+        ws.run(&["budget", "verify", ledger.to_str().unwrap()])
+            .expect_code(0)
+            .expect_stdout_or_stderr(&[&format!("{spends} entries")]);
+        // The next run clears what the crash left and publishes.
+        run(None, false).expect_code(0);
+        spends += 1;
+        assert!(leftovers(&ws).is_empty(), "{step}: {:?}", leftovers(&ws));
+        ws.run(&["verify", "out"]).expect_code(0);
+        std::fs::remove_dir_all(ws.path("out")).unwrap();
+    }
+    // Replacing a release (--force): a crash at any step leaves the old release, whole.
+    run(None, false).expect_code(0);
+    spends += 1;
+    let before = std::fs::read(ws.path("out/manifest.json")).unwrap();
+    for step in ["after-cells", "before-rename", "after-aside"] {
+        let point = format!("abort:{step}");
+        assert_ne!(run(Some(&point), true).code, 0, "{step}");
+        spends += 1;
+        if step == "after-aside" {
+            // The old release was moved aside whole; the next run puts it back before anything
+            // else (here it then refuses to replace it without --force, spending nothing).
+            assert!(!ws.path("out").exists());
+            run(None, false).expect_code(2).expect_stderr(&["exists"]);
+        }
+        assert_eq!(std::fs::read(ws.path("out/manifest.json")).unwrap(), before, "{step}");
+        ws.run(&["verify", "out"]).expect_code(0);
+        ws.run(&["budget", "verify", ledger.to_str().unwrap()])
+            .expect_code(0)
+            .expect_stdout_or_stderr(&[&format!("{spends} entries")]);
+    }
+    // An injected error (not a kill) at the same steps cleans up at once.
+    for step in ["after-cells", "before-rename", "after-aside"] {
+        run(Some(step), true).expect_code(2);
+        spends += 1;
+        assert!(leftovers(&ws).is_empty(), "{step}: {:?}", leftovers(&ws));
+        assert_eq!(std::fs::read(ws.path("out/manifest.json")).unwrap(), before, "{step}");
+    }
+    run(None, true).expect_code(0);
+    assert_ne!(std::fs::read(ws.path("out/manifest.json")).unwrap(), before);
+    assert!(leftovers(&ws).is_empty());
+}

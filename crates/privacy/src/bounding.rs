@@ -219,17 +219,14 @@ impl Partition {
     fn add(&mut self, c: &Contribution, bounds: &ContributionBounds, clamps: &[Option<Clamp>; MAX_VALUES]) {
         let mut values = c.values;
         for (v, clamp) in values.iter_mut().zip(clamps) {
-            match clamp {
-                Some(cl) => {
-                    let clamped = (*v).clamp(cl.lower, cl.upper);
-                    if clamped != *v {
-                        self.values_clamped += 1;
-                    }
-                    *v = clamped;
+            // Unclamped slots are provider counts of `sdc` plans (a `dp` plan clamps every slot
+            // it reads); they are kept as read.
+            if let Some(cl) = clamp {
+                let clamped = (*v).clamp(cl.lower, cl.upper);
+                if clamped != *v {
+                    self.values_clamped += 1;
                 }
-                // Unclamped slots are provider counts of `sdc` plans (a `dp` plan clamps every
-                // slot it reads); they are kept as read.
-                None => {}
+                *v = clamped;
             }
         }
         let cells = self.units.entry(c.unit).or_default();

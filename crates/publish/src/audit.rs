@@ -123,7 +123,11 @@ pub fn audit_release(dir: &Path) -> Result<AuditReport, PublishError> {
         |m: &str| manifest.measures.iter().find(|x| x.name == m).map_or(1.0, |x| 10f64.powi(-(x.decimals as i32)));
     let too_narrow = intervals
         .iter()
-        .filter(|c| !(c.interval.hi - c.interval.lo >= 2.0 * scale(&c.measure) - 1e-6))
+        // A NaN width (the solver could not settle a bound) counts as too narrow.
+        .filter(|c| {
+            let width = c.interval.hi - c.interval.lo;
+            width.is_nan() || width < 2.0 * scale(&c.measure) - 1e-6
+        })
         .cloned()
         .collect();
     Ok(AuditReport { intervals, too_narrow })

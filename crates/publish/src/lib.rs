@@ -19,7 +19,7 @@ pub use audit::{audit_release, AuditReport};
 pub use error::PublishError;
 pub use manifest::{BudgetRecord, FileDigest, InputDigest, Manifest, ReasonCount, ReleaseContext};
 pub use verify::{verify_release, VerifyReport};
-pub use write::{write_release, WrittenRelease};
+pub use write::{failpoint, recover_crashed, write_release, WrittenRelease};
 
 /// Lower-case hexadecimal of a digest.
 pub fn hex(bytes: &[u8]) -> String {

@@ -62,6 +62,70 @@ impl Drop for TempGuard {
     }
 }
 
+/// Test-only crash injection, in debug builds only (release builds ignore it):
+/// `CELLGUARD_FAILPOINT=NAME` makes the step `NAME` fail with an error, and
+/// `CELLGUARD_FAILPOINT=abort:NAME` kills the process there without any clean-up, as a crash or
+/// `kill -9` would. Steps: `after-ledger`, `after-cells`, `before-rename`, `after-aside`.
+pub fn failpoint(name: &str) -> std::io::Result<()> {
+    if !cfg!(debug_assertions) {
+        return Ok(());
+    }
+    match std::env::var("CELLGUARD_FAILPOINT") {
+        Ok(v) if v == name => {
+            Err(std::io::Error::other(format!("injected failure at `{name}` (CELLGUARD_FAILPOINT, debug builds only)")))
+        }
+        Ok(v) if v.strip_prefix("abort:") == Some(name) => std::process::abort(),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the process `pid` is alive (Linux: its `/proc` entry exists). Elsewhere every
+/// process counts as alive, so nothing is recovered.
+fn alive(pid: u32) -> bool {
+    !cfg!(target_os = "linux") || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Clears what a crashed earlier run left beside `out`: its unfinished temporary folder is
+/// removed, and a release it had moved aside to replace is put back if `out` is missing (the
+/// crash came before the new one was in place). Folders of live runs are left alone.
+fn recover(parent: &Path, base: &str, out: &Path) -> Result<(), PublishError> {
+    let Ok(entries) = fs::read_dir(parent) else { return Ok(()) };
+    let mut stale: Vec<(bool, PathBuf)> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        for (old, tag) in [(false, ".tmp-"), (true, ".old-")] {
+            let prefix = format!(".{base}{tag}");
+            let pid = name.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()).and_then(|p| p.parse().ok());
+            if let Some(pid) = pid {
+                if !alive(pid) {
+                    stale.push((old, entry.path()));
+                }
+            }
+        }
+    }
+    stale.sort();
+    for (old, path) in stale {
+        if old && !out.exists() && path.join("manifest.json").is_file() {
+            fs::rename(&path, out)
+                .map_err(|e| PublishError::io(&path, "restore a release a crashed run moved aside", e))?;
+        } else {
+            fs::remove_dir_all(&path).map_err(|e| PublishError::io(&path, "remove what a crashed run left", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Clears what a crashed earlier run left beside `out` (see `recover`); `run` calls it before
+/// it checks whether `out` exists.
+pub fn recover_crashed(out: &Path) -> Result<(), PublishError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "release".into());
+    recover(&parent, &base, out)
+}
+
 /// Writes `cells.csv`, `report.md` and `manifest.json` for `release` into a new folder `out`.
 /// Fails with [`PublishError::Exists`] if `out` exists.
 pub fn write_release(
@@ -69,6 +133,12 @@ pub fn write_release(
     release: &ProtectedRelease,
     ctx: &ReleaseContext,
 ) -> Result<WrittenRelease, PublishError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "release".into());
+    recover(&parent, &base, out)?;
     if out.exists() && !ctx.replace {
         return Err(PublishError::Exists { path: out.to_path_buf() });
     }
@@ -79,10 +149,6 @@ pub fn write_release(
             message: "exists and is not a release folder (no manifest.json); it is never replaced".into(),
         });
     }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     if !parent.is_dir() {
         return Err(PublishError::io(
             &parent,
@@ -90,7 +156,6 @@ pub fn write_release(
             std::io::Error::from(std::io::ErrorKind::NotFound),
         ));
     }
-    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "release".into());
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let tmp = parent.join(format!(".{base}.tmp-{}-{nanos}", std::process::id()));
@@ -110,6 +175,7 @@ pub fn write_release(
         .map_err(|e| PublishError::io(tmp.join("cells.csv"), "write", std::io::Error::other(e.to_string())))?;
     let cells_digest = write_synced(&tmp.join("cells.csv"), &cells, ctx.file_mode)?;
     drop(cells);
+    failpoint("after-cells").map_err(|e| PublishError::io(&tmp, "write", e))?;
 
     // The report is rendered from the manifest, which lists the report itself, so render it
     // from a manifest that lists cells.csv only, then list both in the final manifest.
@@ -121,6 +187,7 @@ pub fn write_release(
         .map_err(|e| PublishError::io(tmp.join("manifest.json"), "serialise", std::io::Error::other(e.to_string())))?;
     write_synced(&tmp.join("manifest.json"), &json, ctx.file_mode)?;
     sync_dir(&tmp)?;
+    failpoint("before-rename").map_err(|e| PublishError::io(out, "move the finished release into place", e))?;
 
     // Replacing: the old release steps aside under a hidden name first, so at every moment the
     // folder holds either the whole old release or the whole new one (never a mix).
@@ -131,6 +198,10 @@ pub fn write_release(
             return Err(PublishError::Exists { path: out.to_path_buf() });
         }
         fs::rename(out, &old).map_err(|e| PublishError::io(out, "move the old release aside", e))?;
+        if let Err(e) = failpoint("after-aside") {
+            let _ = fs::rename(&old, out);
+            return Err(PublishError::io(out, "move the finished release into place", e));
+        }
     }
     if let Err(e) = fs::rename(&tmp, out) {
         if replacing {
