@@ -195,6 +195,10 @@ fn a_crash_at_any_step_leaves_a_whole_release_or_none_and_a_ledger_that_verifies
         assert_eq!(std::fs::read(ws.path("out/manifest.json")).unwrap(), before, "{step}");
     }
     run(None, true).expect_code(0);
+    spends += 1;
     assert_ne!(std::fs::read(ws.path("out/manifest.json")).unwrap(), before);
     assert!(leftovers(&ws).is_empty());
+    ws.run(&["budget", "verify", ledger.to_str().unwrap()])
+        .expect_code(0)
+        .expect_stdout_or_stderr(&[&format!("{spends} entries")]);
 }
