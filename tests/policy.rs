@@ -58,6 +58,18 @@ fn each_rule_has_a_failing_example() {
             "dimensions[1].bands",
             "overlaps",
         ),
+        (
+            "two-geographies",
+            |t| {
+                t.replacen(
+                    "[[dimensions]]",
+                    "[[dimensions]]\nkind = \"code-list\"\nname = \"postal_area\"\nfield = \"subarea\"\nclassification = \"classifications/helsinki-postal-codes.csv\"\n\n[[dimensions]]",
+                    1,
+                )
+            },
+            "dimensions",
+            "one geography per policy",
+        ),
         ("bands-gap", |t| t.replace("\"25-34\", \"35-44\"", "\"25-33\", \"35-44\""), "dimensions[1].bands", "gap"),
         ("bands-open-middle", |t| t.replace("\"25-34\"", "\"25+\""), "dimensions[1].bands", "open"),
         (

@@ -508,6 +508,17 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         }
     };
 
+    // One geography per release: postal-code areas do not nest in sub-areas, so the same data
+    // published by both would let their overlaps be differenced.
+    let areas = file.dimensions.iter().filter(|d| matches!(d, DimensionSection::Area { .. })).count();
+    let code_lists = file.dimensions.iter().filter(|d| matches!(d, DimensionSection::CodeList { .. })).count();
+    if areas + code_lists > 1 {
+        ctx.invalid(
+            "dimensions",
+            "has more than one geography (area or code-list dimension); they do not nest (postal-code areas cut across sub-areas), and publishing one dataset by both lets their overlaps be differenced: release one geography per policy",
+        );
+    }
+
     // Measures.
     if file.measures.is_empty() {
         ctx.invalid("measures", "declare at least one measure");
