@@ -28,6 +28,8 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Vec<&'static str>)> {
         ("inf", row("CANARY-PERSON-5150,1980,F,0911101010,court_judgment,2025-02-01,bank,inf"), vec!["amount_eur"]),
         ("huge-exponent", row("CANARY-PERSON-5150,1980,F,0911101010,court_judgment,2025-02-01,bank,1e309"), vec!["amount_eur"]),
         ("thousands-separator", row("CANARY-PERSON-5150,1980,F,0911101010,court_judgment,2025-02-01,bank,\"1,000.00\""), vec!["amount_eur"]),
+        ("date-out-of-range", row("CANARY-PERSON-5150,1980,F,0911101010,court_judgment,10000-02-01,bank,10.00"), vec!["line 3", "registration_date"]),
+        ("year-zero", row("CANARY-PERSON-5150,1980,F,0911101010,court_judgment,0000-02-01,bank,10.00"), vec!["line 3", "registration_date"]),
         ("impossible-date", row("CANARY-PERSON-5150,1980,F,0911101010,court_judgment,2025-02-30,bank,10.00"), vec!["registration_date", "not a valid date"]),
         ("unknown-area", row("CANARY-PERSON-5150,1980,F,0919999999,court_judgment,2025-02-01,bank,10.00"), vec!["subarea", "not in the classification"]),
         ("age-250", row("CANARY-PERSON-5150,1775,F,0911101010,court_judgment,2025-02-01,bank,10.00"), vec!["birth_year"]),
@@ -89,4 +91,49 @@ fn a_directory_or_a_missing_file_is_bad_input() {
         r.expect_code(2).expect_stderr(&[input.trim_start_matches("input/")]);
         assert!(!ws.path("out").exists());
     }
+}
+
+#[test]
+fn odd_but_valid_values_are_read_exactly() {
+    // `-0` is zero, and a header with its newline and no rows is an empty extract.
+    let ws = Workspace::new();
+    let policy = ws.policy();
+    for (name, body) in
+        [("minus-zero", format!("{HEADER}{}", GOOD.replace("10.00", "-0"))), ("header-only", HEADER.to_string())]
+    {
+        let input = ws.write(&format!("input/{name}.csv"), body.as_bytes());
+        let out = format!("out-{name}");
+        ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", &out])
+            .expect_code(0)
+            .expect_no_sentinels();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(ws.path(&format!("{out}/manifest.json"))).unwrap()).unwrap();
+        assert_eq!(m["inputs"][0]["rows_rejected"], 0, "{name}");
+    }
+}
+
+#[test]
+fn the_same_file_in_two_roles_is_refused() {
+    let ws = Workspace::new();
+    let policy = ws.policy();
+    let input = ws.write("input/pd.csv", format!("{HEADER}{GOOD}").as_bytes());
+    let before = std::fs::read(&input).unwrap();
+    // The extract as the output folder: never overwritten.
+    ws.run(&[
+        "run",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        input.to_str().unwrap(),
+    ])
+    .expect_code(2)
+    .expect_no_sentinels();
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+    // The policy as the extract: its header does not match the schema.
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", policy.to_str().unwrap(), "--out", "out"])
+        .expect_code(2)
+        .expect_stderr(&["payment-defaults-quarterly.toml"]);
+    assert!(!ws.path("out").exists());
 }
