@@ -305,14 +305,14 @@ fn pre_aggregated_food_sales_under_sdc() {
     // Windows-1252, `;`, decimal comma, CRLF, as the retailers deliver it. Two retailers.
     // 00100 vegetables, Q1: week 1 has 2 + 1 stores and 30 + 20 customers, week 2 has 2 + 1
     //   stores: 3 stores in one week (the retailers' stores differ) - published.
-    // 00110 vegetables, Q1: one retailer with 2 stores and 400 customers - business-confidential.
+    // 00110 fish, Q1: one retailer with 2 stores and 400 customers - business-confidential.
     // 00120 fruit, Q2: 5 stores but 4 + 3 customers in one week - frequency rule.
     let csv = "retailer;postal_code;week;product_group;euros;quantity;stores;customers\r\n\
                Kauppaketju Pohjoistähti;00100;2025-W01;vegetables;100,50;40;2;30\r\n\
                Ruokaosuuskunta Östersundom;00100;2025-W01;vegetables;50,25;20;1;20\r\n\
                Kauppaketju Pohjoistähti;00100;2025-W02;vegetables;10,00;4;2;5\r\n\
                Ruokaosuuskunta Östersundom;00100;2025-W02;vegetables;1,00;1;1;1\r\n\
-               Kauppaketju Pohjoistähti;00110;2025-W03;vegetables;9999,99;4000;2;400\r\n\
+               Kauppaketju Pohjoistähti;00110;2025-W03;fish;9999,99;4000;2;400\r\n\
                Kauppaketju Pohjoistähti;00120;2025-W20;fruit_berries;70,00;30;3;4\r\n\
                Ruokaosuuskunta Östersundom;00120;2025-W20;fruit_berries;30,00;10;2;3\r\n";
     let input = ws.write("input/agg.csv", &cp1252(csv));
@@ -320,7 +320,11 @@ fn pre_aggregated_food_sales_under_sdc() {
     ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"])
         .expect_code(0);
     let (header, rows) = read_csv(&ws.path("out/cells.csv"));
-    assert_eq!(rows.len(), 90 * 15 * 5 * 2, "postal areas x product groups x (4 quarters + year) x 2 measures");
+    assert_eq!(
+        rows.len(),
+        (90 + 8 + 1) * 15 * 5 * 2,
+        "(postal areas + major districts + city) x product groups x (4 quarters + year) x 2 measures"
+    );
     let at = |postal: &str, group: &str, quarter: &str, measure: &str| {
         let r = cell_row(
             &rows,
@@ -335,10 +339,17 @@ fn pre_aggregated_food_sales_under_sdc() {
     assert_eq!(at("00100", "vegetables", "2025Q1", "euros"), ("161.75".to_string(), "published".to_string()));
     assert_eq!(at("00100", "vegetables", "2025Q1", "items"), ("65".to_string(), "published".to_string()));
     assert_eq!(at("00100", "vegetables", "total", "euros").0, "161.75");
-    for (postal, group, quarter) in [("00110", "vegetables", "2025Q1"), ("00120", "fruit_berries", "2025Q2")] {
-        for q in [quarter, "total"] {
-            let (value, status) = at(postal, group, q, "euros");
-            assert_eq!((value.as_str(), status.as_str()), ("", "suppressed"), "{postal} {group} {q}");
+    // The major district (postal areas 00100-00210) and the city add up the same rows.
+    assert_eq!(at("1", "vegetables", "2025Q1", "euros").0, "161.75");
+    assert_eq!(at("total", "vegetables", "total", "items").0, "65");
+    // The two unsafe cells, and every total that would give them away (they are the only
+    // non-empty cells of their product group).
+    for (postal, group, quarter) in [("00110", "fish", "2025Q1"), ("00120", "fruit_berries", "2025Q2")] {
+        for area in [postal, "1", "total"] {
+            for q in [quarter, "total"] {
+                let (value, status) = at(area, group, q, "euros");
+                assert_eq!((value.as_str(), status.as_str()), ("", "suppressed"), "{area} {group} {q}");
+            }
         }
     }
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("out/manifest.json")).unwrap()).unwrap();

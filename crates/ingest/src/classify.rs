@@ -271,6 +271,21 @@ impl AreaClassification {
 pub struct CodeList {
     codes: Vec<(String, String)>,
     index: HashMap<Box<[u8]>, u32>,
+    /// The parent level, when the file declares one: its name, its members (code, name) in
+    /// order of first appearance, and each code's parent.
+    parents: Option<Parents>,
+}
+
+/// The level above the codes of a code list (for example the major district of postal-code
+/// areas), declared by two more columns `<level>_code,<level>_name`.
+#[derive(Debug, Clone)]
+pub struct Parents {
+    /// The level's name (the columns' prefix), for example `major_district`.
+    pub level: String,
+    /// Its members: code and name.
+    pub members: Vec<(String, String)>,
+    /// For each code, the index of its parent in `members`.
+    pub of: Vec<u32>,
 }
 
 impl CodeList {
@@ -286,10 +301,30 @@ impl CodeList {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| IngestError::config(path, None, "the code list is not valid UTF-8"))?;
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-        let header_ok = reader.headers().map(|h| h.iter().eq(["code", "name"])).unwrap_or(false);
-        if !header_ok {
-            return Err(IngestError::config(path, Some(1), "the header must be `code,name`"));
-        }
+        let header: Vec<String> = reader.headers().map(|h| h.iter().map(str::to_string).collect()).unwrap_or_default();
+        // `code,name`, or `code,name,<level>_code,<level>_name` with a parent level.
+        let level = match header.as_slice() {
+            [c, n] if c == "code" && n == "name" => None,
+            [c, n, pc, pn] if c == "code" && n == "name" => {
+                match (pc.strip_suffix("_code"), pn.strip_suffix("_name")) {
+                    (Some(a), Some(b)) if a == b && !a.is_empty() => Some(a.to_string()),
+                    _ => None,
+                }
+                .map(Some)
+                .ok_or_else(|| {
+                    IngestError::config(path, Some(1), "the parent columns must be `<level>_code,<level>_name`")
+                })?
+            }
+            _ => {
+                return Err(IngestError::config(
+                    path,
+                    Some(1),
+                    "the header must be `code,name` or `code,name,<level>_code,<level>_name`",
+                ))
+            }
+        };
+        let mut parent_members: Vec<(String, String)> = Vec::new();
+        let mut parent_of = Vec::new();
         let mut codes = Vec::new();
         let mut index = HashMap::new();
         for (i, record) in reader.records().enumerate() {
@@ -305,11 +340,40 @@ impl CodeList {
                 return Err(IngestError::config(path, Some(line), "column `code`: duplicate code"));
             }
             codes.push((code.to_string(), name.to_string()));
+            if level.is_some() {
+                let (pc, pn) = (record.get(2).unwrap_or("").trim(), record.get(3).unwrap_or("").trim());
+                if pc.is_empty() || pn.is_empty() {
+                    return Err(IngestError::config(path, Some(line), "the parent code and name must not be empty"));
+                }
+                match parent_members.iter().position(|(c, _)| c == pc) {
+                    Some(i) if parent_members[i].1 != pn => {
+                        return Err(IngestError::config(
+                            path,
+                            Some(line),
+                            "the parent code has another name on an earlier line",
+                        ))
+                    }
+                    Some(i) => parent_of.push(i as u32),
+                    None => {
+                        parent_of.push(parent_members.len() as u32);
+                        parent_members.push((pc.to_string(), pn.to_string()));
+                    }
+                }
+            }
         }
         if codes.is_empty() {
             return Err(IngestError::config(path, None, "the code list is empty"));
         }
-        Ok(CodeList { codes, index })
+        if parent_members.iter().any(|(c, _)| index.contains_key(c.as_bytes())) {
+            return Err(IngestError::config(path, None, "a parent code is also a code: the hierarchy must not loop"));
+        }
+        let parents = level.map(|level| Parents { level, members: parent_members, of: parent_of });
+        Ok(CodeList { codes, index, parents })
+    }
+
+    /// The parent level, if the file declares one.
+    pub fn parents(&self) -> Option<&Parents> {
+        self.parents.as_ref()
     }
 
     /// Codes and names in file order.
@@ -586,5 +650,28 @@ mod tests {
         assert!(err.contains("c.csv:3") && err.contains("duplicate"), "{err}");
         let nest = format!("{header}\n0911101010,2,Eteläinen,101,Vironniemi,010,Kruununhaka\n");
         assert!(AreaClassification::parse(nest.as_bytes(), Path::new("c.csv")).is_err());
+    }
+
+    #[test]
+    fn code_lists_with_a_parent_level() {
+        let path = Path::new("p.csv");
+        let ok =
+            "code,name,major_district_code,major_district_name\n00100,A,1,South\n00200,B,2,West\n00300,C,1,South\n";
+        let list = CodeList::parse(ok.as_bytes(), path).unwrap();
+        let up = list.parents().unwrap();
+        assert_eq!(up.level, "major_district");
+        assert_eq!(up.members, vec![("1".to_string(), "South".to_string()), ("2".to_string(), "West".to_string())]);
+        assert_eq!(up.of, vec![0, 1, 0]);
+        assert!(CodeList::parse(b"code,name\n00100,A\n", path).unwrap().parents().is_none());
+        for (bad, fragment) in [
+            ("code,name,district,district_name\n00100,A,1,South\n", "<level>_code"),
+            ("code,name,a_code,b_name\n00100,A,1,South\n", "<level>_code"),
+            ("code,name,p_code,p_name\n00100,A,1,South\n00200,B,1,North\n", "another name"),
+            ("code,name,p_code,p_name\n00100,A,00200,X\n00200,B,1,South\n", "must not loop"),
+            ("code,name,p_code,p_name\n00100,A,,South\n", "must not be empty"),
+        ] {
+            let err = CodeList::parse(bad.as_bytes(), path).unwrap_err().to_string();
+            assert!(err.contains(fragment), "{bad:?}: {err}");
+        }
     }
 }

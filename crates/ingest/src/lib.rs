@@ -20,7 +20,7 @@ pub mod scan;
 pub mod schema;
 pub mod value;
 
-pub use classify::{AgeBand, AgeBands, AreaClassification, AreaLevel, CodeList, PeriodGranularity, Periods};
+pub use classify::{AgeBand, AgeBands, AreaClassification, AreaLevel, CodeList, Parents, PeriodGranularity, Periods};
 pub use error::{IngestError, IngestErrorKind};
 pub use mapping::{AgeSource, DimensionSpec, OutOfScope, RejectKind, RowMapper, RowMapperConfig, RowOutcome, Unknown};
 pub use pseudonym::{PseudonymKey, Pseudonymiser, KEY_ENV_VAR, MIN_KEY_BYTES};

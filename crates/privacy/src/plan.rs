@@ -231,6 +231,10 @@ pub struct Margins {
     pub age_total: bool,
     /// A total over periods.
     pub period_total: bool,
+    /// The parent level of a code list.
+    pub code_parents: bool,
+    /// A total over a code list.
+    pub code_total: bool,
 }
 
 /// An `sdc` release: exact values, primary and secondary suppression, audited.

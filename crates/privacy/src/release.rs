@@ -364,10 +364,16 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         .map(|s| if sdc.publish_reasons || !s.is_suppressed() { sdc_status(*s) } else { CellStatus::Suppressed })
         .collect();
     let count = |f: fn(&SdcStatus) -> bool| outcome.status.iter().filter(|s| f(s)).count() as u64;
+    // In the first measure's units (sums are kept in units of their last decimal).
+    let unit = match sdc.measures.first() {
+        Some((_, MeasureKind::Sum { scale, .. })) => 10f64.powi(-(*scale as i32)),
+        _ => 1.0,
+    };
     let secondary_value: f64 = (0..n)
         .filter(|c| outcome.status[*c] == SdcStatus::Secondary)
         .map(|c| values.first().map_or(0.0, |v| v[c]))
-        .fold(0.0, |a, b| a + b);
+        .fold(0.0, |a, b| a + b)
+        * unit;
     let infos: Vec<MeasureInfo> = sdc
         .measures
         .iter()

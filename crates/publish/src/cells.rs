@@ -21,6 +21,10 @@ pub fn columns(release: &ProtectedRelease) -> Vec<String> {
                 cols.push(format!("{}_end", d.name));
             }
             KeyKind::Code => {
+                // A level column only when the code list has margins.
+                if d.members.iter().any(|m| !m.level.is_empty()) {
+                    cols.push(format!("{}_level", d.name));
+                }
                 cols.push(format!("{}_code", d.name));
                 cols.push(format!("{}_name", d.name));
             }
@@ -58,11 +62,12 @@ pub fn write_cells<W: std::io::Write>(release: &ProtectedRelease, out: W) -> csv
     let mut coords = Vec::new();
     let mut row: Vec<String> = Vec::new();
     let mut rows = 0u64;
+    let leveled: Vec<bool> = keys.dimensions().iter().map(|d| d.members.iter().any(|m| !m.level.is_empty())).collect();
     for cell in 0..release.n_cells() {
         keys.coordinates(cell, &mut coords);
         for (m, info) in release.measures().iter().enumerate() {
             row.clear();
-            for (d, &i) in keys.dimensions().iter().zip(&coords) {
+            for ((d, &i), leveled) in keys.dimensions().iter().zip(&coords).zip(&leveled) {
                 let member = &d.members[i];
                 match d.kind {
                     KeyKind::Area => {
@@ -76,6 +81,9 @@ pub fn write_cells<W: std::io::Write>(release: &ProtectedRelease, out: W) -> csv
                         row.push(member.end.clone());
                     }
                     KeyKind::Code => {
+                        if *leveled {
+                            row.push(member.level.clone());
+                        }
                         row.push(member.code.clone());
                         row.push(member.label.clone());
                     }

@@ -540,6 +540,15 @@ pub struct MarginsSection {
     /// Whether to add a total over periods; `false` when omitted. Example: `period_total = true`
     #[serde(default)]
     pub period_total: bool,
+    /// Whether to add the parent level of a code-list dimension whose file declares one (the
+    /// columns `<level>_code,<level>_name`, for example postal-code areas by major district);
+    /// `false` when omitted. Example: `code_parents = true`
+    #[serde(default)]
+    pub code_parents: bool,
+    /// Whether to add a total over a code-list dimension; `false` when omitted.
+    /// Example: `code_total = true`
+    #[serde(default)]
+    pub code_total: bool,
 }
 
 /// Period lengths.

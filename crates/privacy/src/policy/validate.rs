@@ -799,7 +799,24 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 .collect(),
             age_total: m.age_total,
             period_total: m.period_total,
+            code_parents: m.code_parents,
+            code_total: m.code_total,
         });
+        if let Some(m) = &file.margins {
+            if m.code_parents {
+                let has_parents = dimensions
+                    .iter()
+                    .any(|d| matches!(d, DimensionSpec::CodeList { codes, .. } if codes.parents().is_some()));
+                if !has_parents {
+                    ctx.invalid("margins.code_parents", "needs a code-list dimension whose file declares a parent level (`code,name,<level>_code,<level>_name`)");
+                }
+            }
+            if (m.code_parents || m.code_total)
+                && !dimensions.iter().any(|d| matches!(d, DimensionSpec::CodeList { .. }))
+            {
+                ctx.invalid("margins", "code-list margins need a code-list dimension");
+            }
+        }
         sdc = Some(SdcPlan {
             measures: kinds,
             rules: crate::sdc::PrimaryRules {

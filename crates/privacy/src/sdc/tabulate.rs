@@ -94,6 +94,41 @@ fn dimension_with_margins(name: &str, spec: &DimensionSpec, margins: &Margins) -
             parents = vec![Some(n as u32); n];
             parents.push(None);
         }
+        DimensionSpec::CodeList { codes, .. } if margins.code_parents || margins.code_total => {
+            // Codes, then their parents (if asked and declared), then the total; each row says
+            // its level.
+            for m in members.iter_mut() {
+                m.level = name.to_string();
+            }
+            let upper = codes.parents().filter(|_| margins.code_parents);
+            if let Some(up) = upper {
+                for (code, label) in &up.members {
+                    members.push(KeyMember {
+                        code: code.clone(),
+                        label: label.clone(),
+                        level: up.level.clone(),
+                        ..plain(String::new())
+                    });
+                    parents.push(None);
+                }
+                for (i, parent) in up.of.iter().enumerate() {
+                    parents[i] = Some((n + *parent as usize) as u32);
+                }
+            }
+            if margins.code_total {
+                let total = members.len() as u32;
+                // The total sits above the highest level present.
+                let top = match upper {
+                    Some(up) => n..n + up.members.len(),
+                    None => 0..n,
+                };
+                for i in top {
+                    parents[i] = Some(total);
+                }
+                members.push(KeyMember { level: "total".into(), ..plain("total".into()) });
+                parents.push(None);
+            }
+        }
         DimensionSpec::Period { .. } if margins.period_total => {
             let start = inner.members.first().map(|m| m.start.clone()).unwrap_or_default();
             let end = inner.members.last().map(|m| m.end.clone()).unwrap_or_default();
