@@ -80,3 +80,58 @@ fn audit_of_a_release_folder() {
     std::fs::write(dir.join("cells.csv"), naive.join("\n") + "\n").unwrap();
     ws.run(&["audit", dir.to_str().unwrap()]).expect_code(1).expect_stderr(&["0911101010/25-34/2025Q1 persons"]);
 }
+
+#[test]
+fn zero_full_rule_suppresses_cells_that_hold_a_whole_group() {
+    let ws = Workspace::new();
+    // Six persons in Kruununhaka, all aged 35-44, all in the first quarter: the cell has
+    // enough persons for the frequency rule, but it holds the whole area's count, so it tells
+    // that every defaulter of the area is in that age band.
+    let mut csv =
+        String::from("person_id,birth_year,sex,subarea,entry_type,registration_date,creditor_type,amount_eur\n");
+    for i in 0..6 {
+        csv.push_str(&format!("P{i},1985,F,0911101010,court_judgment,2025-02-0{},bank,100.00\n", i + 1));
+    }
+    let input = ws.write("input/pd.csv", csv.as_bytes());
+    let base = ws.path("policies/payment-defaults-quarterly-sdc.toml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    let rule = ws.write(
+        "policies/zero-full.toml",
+        format!("{text}\n[protection.zero_full]\ndimensions = [\"age_band\"]\nzero = false\n").as_bytes(),
+    );
+    let status = |policy: &std::path::Path, out: &str| {
+        ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", out])
+            .expect_code(0)
+            .expect_no_sentinels();
+        let (header, rows) = read_csv(&ws.path(&format!("{out}/cells.csv")));
+        let col = |n: &str| header.iter().position(|h| h.trim_start_matches('\u{feff}') == n).unwrap();
+        let row = rows
+            .iter()
+            .find(|r| {
+                r[col("area_code")] == "0911101010"
+                    && r[col("age_band")] == "35-44"
+                    && r[col("quarter")] == "2025Q1"
+                    && r[col("measure")] == "persons"
+            })
+            .unwrap();
+        (row[col("value")].clone(), row[col("status")].clone())
+    };
+    assert_eq!(status(&base, "plain"), ("6".to_string(), "published".to_string()));
+    assert_eq!(status(&rule, "rule"), (String::new(), "suppressed".to_string()));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("rule/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["sdc"]["zero_full"][0][0], "age_band");
+    let report = std::fs::read_to_string(ws.path("rule/report.md")).unwrap();
+    assert!(report.contains("0 % / 100 % rule"), "{report}");
+    // The rule needs a total along its dimension.
+    let no_total = ws.write(
+        "policies/zero-full-bad.toml",
+        format!(
+            "{}\n[protection.zero_full]\ndimensions = [\"age_band\"]\nzero = false\n",
+            text.replace("age_total = true", "age_total = false")
+        )
+        .as_bytes(),
+    );
+    ws.run(&["policy", "check", no_total.to_str().unwrap()])
+        .expect_code(1)
+        .expect_stdout_or_stderr(&["protection.zero_full.dimensions[0]", "no total"]);
+}

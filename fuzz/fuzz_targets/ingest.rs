@@ -6,7 +6,6 @@
 #![no_main]
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
@@ -21,17 +20,20 @@ const POLICIES: [&str; 4] = [
 ];
 const MARKER: &[u8] = b"QZXFUZZMARK";
 
-fn plans() -> &'static Vec<ReleasePlan> {
-    static PLANS: OnceLock<Vec<ReleasePlan>> = OnceLock::new();
-    PLANS.get_or_init(|| {
+thread_local! {
+    // Plans hold opendp measurements, which are not `Sync`: one set per fuzzing thread.
+    static PLANS: Vec<ReleasePlan> = {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies");
         POLICIES.iter().map(|p| load_policy(&dir.join(p), None).expect("bundled policy")).collect()
-    })
+    };
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else { return };
-    let plan = &plans()[usize::from(pick) % POLICIES.len()];
+    PLANS.with(|plans| run(&plans[usize::from(pick) % POLICIES.len()], body));
+});
+
+fn run(plan: &ReleasePlan, body: &[u8]) {
     let path = std::env::temp_dir().join(format!("cellguard-fuzz-ingest-{}.csv", std::process::id()));
     if std::fs::write(&path, body).is_err() {
         return;
@@ -55,4 +57,4 @@ fuzz_target!(|data: &[u8]| {
         assert!(!echoed, "an error message quotes the input");
     }
     let _ = acc.stats();
-});
+}

@@ -253,6 +253,9 @@ pub struct SdcPlan {
     /// Whether suppressed cells carry their reason in the output (the audit then assumes the
     /// attacker knows it).
     pub publish_reasons: bool,
+    /// The 0 % / 100 % rule: the dimensions (indices) along which it applies, and whether
+    /// cells with none of their group's units are suppressed too.
+    pub zero_full: Option<(Vec<usize>, bool)>,
 }
 
 impl ReleasePlan {

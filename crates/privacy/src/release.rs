@@ -9,7 +9,10 @@ use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan};
 use crate::policy::{GuaranteeMode, Mechanism, UnitOfPrivacy};
 use crate::sdc::hier::{DimTree, Relation};
 use crate::sdc::suppress::Secondary;
-use crate::sdc::{primary_suppression, secondary_suppression, Cubes, MeasureTable, SdcStatus, SdcTable, SumWithTop};
+use crate::sdc::{
+    primary_suppression, secondary_suppression, zero_full_suppression, Cubes, MeasureTable, SdcStatus, SdcTable,
+    SumWithTop,
+};
 use crate::table::{BoundedTable, BoundingStats};
 
 /// The status of one published value.
@@ -25,6 +28,8 @@ pub enum CellStatus {
     SuppressedPrimaryDominance,
     /// Suppressed: the p % rule (primary).
     SuppressedPrimaryPPercent,
+    /// Suppressed: the cell holds all (or none) of its group's units (primary).
+    SuppressedPrimaryZeroFull,
     /// Suppressed to protect primary cells (secondary).
     SuppressedSecondary,
     /// Suppressed by SDC, reason not published.
@@ -40,18 +45,20 @@ impl CellStatus {
             CellStatus::SuppressedPrimaryFrequency => "suppressed_primary_frequency",
             CellStatus::SuppressedPrimaryDominance => "suppressed_primary_dominance",
             CellStatus::SuppressedPrimaryPPercent => "suppressed_primary_p_percent",
+            CellStatus::SuppressedPrimaryZeroFull => "suppressed_primary_zero_full",
             CellStatus::SuppressedSecondary => "suppressed_secondary",
             CellStatus::Suppressed => "suppressed",
         }
     }
 
     /// Every status, in output order.
-    pub const ALL: [CellStatus; 7] = [
+    pub const ALL: [CellStatus; 8] = [
         CellStatus::Published,
         CellStatus::SuppressedNoisyThreshold,
         CellStatus::SuppressedPrimaryFrequency,
         CellStatus::SuppressedPrimaryDominance,
         CellStatus::SuppressedPrimaryPPercent,
+        CellStatus::SuppressedPrimaryZeroFull,
         CellStatus::SuppressedSecondary,
         CellStatus::Suppressed,
     ];
@@ -98,6 +105,8 @@ pub struct SdcSummary {
     pub contributors_field: Option<String>,
     /// Pre-aggregated data: the field counting businesses, and the fewest per published cell.
     pub businesses: Option<(String, u64)>,
+    /// The 0 % / 100 % rule: its dimensions and whether zeros count.
+    pub zero_full: Option<(Vec<String>, bool)>,
     /// Dominance rule.
     pub dominance: Option<(u32, f64)>,
     /// p % rule.
@@ -248,6 +257,7 @@ fn sdc_status(s: SdcStatus) -> CellStatus {
         SdcStatus::PrimaryFrequency => CellStatus::SuppressedPrimaryFrequency,
         SdcStatus::PrimaryDominance => CellStatus::SuppressedPrimaryDominance,
         SdcStatus::PrimaryPPercent => CellStatus::SuppressedPrimaryPPercent,
+        SdcStatus::PrimaryZeroFull => CellStatus::SuppressedPrimaryZeroFull,
         SdcStatus::Secondary => CellStatus::SuppressedSecondary,
     }
 }
@@ -284,7 +294,11 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             _ => None,
         })
         .collect();
-    let primary = primary_suppression(&table.units, &sum_tops, &table.sums, &sdc.rules);
+    let mut primary = primary_suppression(&table.units, &sum_tops, &table.sums, &sdc.rules);
+    if let Some((dims, zero)) = &sdc.zero_full {
+        zero_full_suppression(&table.hier, &table.units, dims, *zero, &mut primary);
+    }
+    let zeros: Vec<bool> = primary.iter().map(|s| *s == SdcStatus::PrimaryZeroFull).collect();
     let constraints = table.hier.constraints();
     let equal = vec![Relation::Equal; constraints.len()];
     // A published frequency reason tells the attacker the count is between 1 and min − 1; the
@@ -304,6 +318,8 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             relations: if *kind == MeasureKind::CountUnits { &table.unit_relations } else { &equal },
             protection: sdc.protection,
             known: known_if_published.filter(|_| *kind == MeasureKind::CountUnits),
+            // A suppressed zero (0 % rule) is protected in the unit count.
+            protect_zero: (*kind == MeasureKind::CountUnits).then_some(zeros.as_slice()),
         })
         .collect();
     let cost: Vec<f64> = table.units.iter().map(|u| *u as f64).collect();
@@ -410,6 +426,9 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         sdc: Some(SdcSummary {
             min_units: sdc.rules.min_units,
             contributors_field: sdc.rules.contributors_slot.and_then(|s| plan.mapper.value_fields.get(s).cloned()),
+            zero_full: sdc.zero_full.as_ref().map(|(dims, zero)| {
+                (dims.iter().filter_map(|d| plan.dimension_names.get(*d).cloned()).collect(), *zero)
+            }),
             businesses: sdc
                 .rules
                 .businesses

@@ -168,6 +168,10 @@ pub struct SdcEntry {
     /// published cell has (business confidentiality).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub businesses: Option<(String, u64)>,
+    /// The 0 % / 100 % rule: the dimensions along which groups are formed, and whether cells
+    /// with none of their group's units are suppressed too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_full: Option<(Vec<String>, bool)>,
     /// The (n, k) dominance rule, if any.
     pub dominance: Option<(u32, f64)>,
     /// The p % rule, if any.
@@ -366,6 +370,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             min_units_per_cell: s.min_units,
             contributors_field: s.contributors_field.clone(),
             businesses: s.businesses.clone(),
+            zero_full: s.zero_full.clone(),
             dominance: s.dominance,
             p_percent: s.p_percent,
             protection_ratio: s.protection_ratio,

@@ -66,7 +66,7 @@ pub fn render(m: &Manifest) -> String {
     if let Some(sdc) = &m.sdc {
         let _ = writeln!(
             s,
-            "Primary suppression: {}{}{}{}. {} primary cells.",
+            "Primary suppression: {}{}{}{}{}. {} primary cells.",
             match &sdc.contributors_field {
                 Some(f) => format!("cells whose rows report fewer than {} `{f}` (counted as the largest row, or the largest sum of rows known to be disjoint: the distinct contributors of a cell are at least that many; a cell with rows counts as non-empty)", sdc.min_units_per_cell),
                 None => format!("cells with 1 to {} contributing units", sdc.min_units_per_cell.saturating_sub(1)),
@@ -79,6 +79,14 @@ pub fn render(m: &Manifest) -> String {
                 .map(|(n, k)| format!("; sums whose {n} largest contributions exceed {k} % of the total"))
                 .unwrap_or_default(),
             sdc.p_percent.map(|p| format!("; sums failing the p % rule with p = {p}")).unwrap_or_default(),
+            sdc.zero_full
+                .as_ref()
+                .map(|(dims, zero)| format!(
+                    "; cells holding all{} of their group's units along `{}` (0 % / 100 % rule)",
+                    if *zero { " or none" } else { "" },
+                    dims.join("`, `")
+                ))
+                .unwrap_or_default(),
             sdc.primary_cells
         );
         let _ = writeln!(

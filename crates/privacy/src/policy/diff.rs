@@ -413,6 +413,12 @@ pub fn diff(old: &PolicyFile, new: &PolicyFile) -> Vec<Change> {
         true,
         "dominance k",
     );
+    let zf = |p: &ProtectionSection| p.zero_full.as_ref().map(|z| format!("{:?} zero={}", z.dimensions, z.zero));
+    match (zf(p1), zf(p2)) {
+        (Some(a), None) => d.push(Class::Loosening, "protection.zero_full", a, "-".into(), "0 % / 100 % rule removed"),
+        (a, b) if a != b => d.neutral("protection.zero_full", show(&a), show(&b), "0 % / 100 % rule changed"),
+        _ => {}
+    }
     let pc = |p: &ProtectionSection| p.provider_counts.clone();
     d.number(
         "protection.provider_counts.min_businesses_per_cell",

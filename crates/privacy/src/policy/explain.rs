@@ -233,6 +233,14 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
                 d.n, d.k
             ));
         }
+        if let Some(z) = &p.zero_full {
+            suppression.push(format!(
+                "Primary suppression: cells holding all{} of their group's {unit}s along `{}` (they would tell that every{} {unit} of the group has the cell's category).",
+                if z.zero { " or none" } else { "" },
+                z.dimensions.join("`, `"),
+                if z.zero { " or no" } else { "" },
+            ));
+        }
         if let Some(pp) = &p.p_percent {
             suppression.push(format!(
                 "Primary suppression: sums where the rest is less than {} % of the largest contribution (p % rule).",

@@ -368,6 +368,22 @@ pub struct ProtectionSection {
     /// for the frequency rule and the number of businesses (stores) for business
     /// confidentiality.
     pub provider_counts: Option<ProviderCountsSection>,
+    /// The 0 % / 100 % rule: a cell holding all of its group's units (or none, with
+    /// `zero = true`) along a dimension with a total is suppressed, since it tells that every
+    /// (or no) unit of the group has the cell's category.
+    pub zero_full: Option<ZeroFullSection>,
+}
+
+/// `[protection.zero_full]`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZeroFullSection {
+    /// The dimensions along which groups are formed; each needs a total (a margin) in the
+    /// table. Example: `dimensions = ["age_band"]`
+    pub dimensions: Vec<String>,
+    /// Whether cells with none of their group's units are suppressed too (0 % rule); their
+    /// zero is then protected like any primary value. Example: `zero = false`
+    pub zero: bool,
 }
 
 /// `[protection.provider_counts]`: the frequency rule and business confidentiality for

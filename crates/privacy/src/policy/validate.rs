@@ -817,6 +817,35 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 ctx.invalid("margins", "code-list margins need a code-list dimension");
             }
         }
+        // The 0 % / 100 % rule, along dimensions that have a total.
+        let mut zero_full = None;
+        if let Some(z) = &protection.zero_full {
+            let mut dims = Vec::new();
+            for (i, name) in z.dimensions.iter().enumerate() {
+                let at = format!("protection.zero_full.dimensions[{i}]");
+                let Some(d) = file.dimensions.iter().position(|d| d.name() == name) else {
+                    ctx.invalid(&at, "names no declared dimension");
+                    continue;
+                };
+                let m = file.margins.as_ref();
+                let has_total = match &file.dimensions[d] {
+                    DimensionSection::AgeBand { .. } => m.is_some_and(|m| m.age_total),
+                    DimensionSection::Period { .. } => m.is_some_and(|m| m.period_total),
+                    DimensionSection::Area { .. } => m.is_some_and(|m| !m.area_levels.is_empty()),
+                    DimensionSection::CodeList { .. } => m.is_some_and(|m| m.code_parents || m.code_total),
+                    DimensionSection::Category { .. } => false,
+                };
+                if has_total {
+                    dims.push(d);
+                } else {
+                    ctx.invalid(&at, "has no total in the table (add it under `[margins]`); the rule compares a cell with its group's total");
+                }
+            }
+            if z.dimensions.is_empty() {
+                ctx.invalid("protection.zero_full.dimensions", "name at least one dimension");
+            }
+            zero_full = Some((dims, z.zero));
+        }
         sdc = Some(SdcPlan {
             measures: kinds,
             rules: crate::sdc::PrimaryRules {
@@ -830,6 +859,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
             protection: crate::sdc::Protection { ratio, min_width: 1.0 },
             margins: margins.unwrap_or_default(),
             publish_reasons: protection.publish_suppression_reasons.unwrap_or(false),
+            zero_full,
         });
     }
 
@@ -963,6 +993,7 @@ fn check_protection_fields(ctx: &mut Ctx<'_>, file: &PolicyFile) {
             ("protection.publish_suppression_reasons", p.publish_suppression_reasons.is_some()),
             ("protection.protection_percent", p.protection_percent.is_some()),
             ("protection.provider_counts", p.provider_counts.is_some()),
+            ("protection.zero_full", p.zero_full.is_some()),
         ] {
             if present {
                 ctx.invalid(field, "applies to `sdc` and `dp+sdc` modes only; remove it or change the mode");

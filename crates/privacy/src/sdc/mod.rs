@@ -11,7 +11,7 @@ pub mod tabulate;
 pub use audit::{audit_intervals, audit_protected, Interval};
 pub use hier::{Constraint, DimTree, HierTable, Relation};
 pub use suppress::{
-    primary_suppression, secondary_suppression, Cubes, MeasureTable, PrimaryRules, Protection, SdcStatus, Secondary,
-    SumWithTop,
+    primary_suppression, secondary_suppression, zero_full_suppression, Cubes, MeasureTable, PrimaryRules, Protection,
+    SdcStatus, Secondary, SumWithTop,
 };
 pub use tabulate::{tabulate, SdcTable};

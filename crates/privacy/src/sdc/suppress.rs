@@ -36,6 +36,8 @@ pub enum SdcStatus {
     PrimaryDominance,
     /// A sum whose largest contribution can be estimated too closely (p % rule).
     PrimaryPPercent,
+    /// A cell holding all (or, if the policy says so, none) of its group's units.
+    PrimaryZeroFull,
     /// Hidden to protect primary cells.
     Secondary,
 }
@@ -48,7 +50,13 @@ impl SdcStatus {
 
     /// Whether the cell is a primary suppression.
     pub fn is_primary(self) -> bool {
-        matches!(self, SdcStatus::PrimaryFrequency | SdcStatus::PrimaryDominance | SdcStatus::PrimaryPPercent)
+        matches!(
+            self,
+            SdcStatus::PrimaryFrequency
+                | SdcStatus::PrimaryDominance
+                | SdcStatus::PrimaryPPercent
+                | SdcStatus::PrimaryZeroFull
+        )
     }
 }
 
@@ -129,6 +137,30 @@ pub fn primary_suppression(
         .collect()
 }
 
+/// The 0 % / 100 % rule: along each of `dims` (dimension indices), a published cell whose
+/// parent in that dimension (its group, for example all age bands of its area) has units, and
+/// which holds all of them, tells that every unit of the group shares the cell's category; with
+/// `zero`, a cell holding none of them tells that no unit does. Such cells become primary.
+pub fn zero_full_suppression(table: &HierTable, units: &[u64], dims: &[usize], zero: bool, status: &mut [SdcStatus]) {
+    let tree = table.dims();
+    for cell in 0..units.len() {
+        if status[cell] != SdcStatus::Published {
+            continue;
+        }
+        let coords = table.coords(cell);
+        for &d in dims {
+            let Some(parent) = tree.get(d).and_then(|t| t.parent[coords[d]]) else { continue };
+            let mut group = coords.clone();
+            group[d] = parent as usize;
+            let total = units[table.cell(&group)];
+            if total > 0 && (units[cell] == total || (zero && units[cell] == 0)) {
+                status[cell] = SdcStatus::PrimaryZeroFull;
+                break;
+            }
+        }
+    }
+}
+
 /// How much a primary cell must be protected: the attacker's interval must reach at least
 /// `ratio` of the value below it and above it, and never be narrower than `min_width` on
 /// either side (so small counts are never pinned).
@@ -165,6 +197,9 @@ pub struct MeasureTable<'a> {
     pub protection: Protection,
     /// What an attacker knows of each cell beforehand (see [`audit_intervals`]).
     pub known: Option<&'a [(f64, f64)]>,
+    /// Cells whose zero must be protected too (0 % rule): an attacker must not be able to
+    /// exclude `min_width` above it.
+    pub protect_zero: Option<&'a [bool]>,
 }
 
 impl MeasureTable<'_> {
@@ -174,7 +209,8 @@ impl MeasureTable<'_> {
     pub fn required(&self, cell: usize) -> Option<(f64, f64)> {
         let v = self.values[cell];
         if v <= 0.0 {
-            return None;
+            let zero = self.protect_zero.is_some_and(|z| z[cell]);
+            return zero.then_some((0.0, self.protection.min_width));
         }
         let need = (v * self.protection.ratio).max(self.protection.min_width);
         let (known_lo, known_hi) = self.known.map_or((0.0, f64::INFINITY), |k| k[cell]);
@@ -665,7 +701,7 @@ mod tests {
         let out = secondary_suppression(
             &t,
             &primary,
-            &[MeasureTable { values: &v, relations: &relations, protection, known: None }],
+            &[MeasureTable { values: &v, relations: &relations, protection, known: None, protect_zero: None }],
             &v,
         );
         assert!(out.unprotected.is_empty());
@@ -689,11 +725,45 @@ mod tests {
             relations: &relations,
             protection: Protection { ratio: 0.3, min_width: 1.0 },
             known: None,
+            protect_zero: None,
         }];
         let a = secondary_suppression(&t, &primary, &m, &v).status;
         for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             assert_eq!(pool.install(|| secondary_suppression(&t, &primary, &m, &v).status), a);
         }
+    }
+
+    #[test]
+    fn zero_full_rule() {
+        // Areas × ages with totals. Area 0: 3 units all aged 0 (100 %) and none aged 1 (0 %);
+        // area 1: 2 and 5. Groups are formed along the age dimension only.
+        let t = HierTable::new(vec![DimTree::flat(2, true), DimTree::flat(2, true)]);
+        let units = [3, 0, 3, 2, 5, 7, 5, 5, 10];
+        let published = vec![SdcStatus::Published; 9];
+        let mut full = published.clone();
+        zero_full_suppression(&t, &units, &[1], false, &mut full);
+        let hit = |s: &[SdcStatus]| (0..9).filter(|c| s[*c] == SdcStatus::PrimaryZeroFull).collect::<Vec<_>>();
+        assert_eq!(hit(&full), vec![0]);
+        let mut both = published.clone();
+        zero_full_suppression(&t, &units, &[1], true, &mut both);
+        assert_eq!(hit(&both), vec![0, 1]);
+        // Along the area dimension: age 1's 5 units are all in area 1.
+        let mut areas = published;
+        zero_full_suppression(&t, &units, &[0], false, &mut areas);
+        assert_eq!(hit(&areas), vec![4]);
+        // A suppressed zero must be protected upwards by at least one unit.
+        let v: Vec<f64> = units.iter().map(|u| *u as f64).collect();
+        let relations = vec![Relation::Bounded; t.constraints().len()];
+        let zeros: Vec<bool> = (0..9).map(|c| c == 1).collect();
+        let m = MeasureTable {
+            values: &v,
+            relations: &relations,
+            protection: Protection { ratio: 0.3, min_width: 1.0 },
+            known: None,
+            protect_zero: Some(&zeros),
+        };
+        assert_eq!(m.required(1), Some((0.0, 1.0)));
+        assert_eq!(m.required(2), Some((2.0, 4.0)), "0.3 × 3 is below the one-unit minimum");
     }
 }
