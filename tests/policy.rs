@@ -70,6 +70,8 @@ fn each_rule_has_a_failing_example() {
             "dimensions",
             "one geography per policy",
         ),
+        ("bound-above-2-53", |t| t.replace("upper = 2000", "upper = 90071992547409930"), "measures[2].upper", "2^53"),
+        ("epsilon-infinite", |t| t.replacen("epsilon = 0.5", "epsilon = inf", 1), "measures[0].epsilon", "finite"),
         ("bands-gap", |t| t.replace("\"25-34\", \"35-44\"", "\"25-33\", \"35-44\""), "dimensions[1].bands", "gap"),
         ("bands-open-middle", |t| t.replace("\"25-34\"", "\"25+\""), "dimensions[1].bands", "open"),
         (
