@@ -22,8 +22,9 @@ for n in "${rows[@]}"; do
   "$bin" synth payment-defaults --rows "$n" --seed 7 --out "$csv" >/dev/null
   size=$(du -m "$csv" | cut -f1)
   rm -rf "$work/policies/ledgers"
-  /usr/bin/time -f "%e %M" -o "$work/time" "$bin" run --quiet --policy "$work/policies/payment-defaults-quarterly.toml" \
-      --input "$csv" --out "$work/release-$n"
+  /usr/bin/time -f "%e %M" -o "$work/time" "$bin" run --quiet --timings --policy "$work/policies/payment-defaults-quarterly.toml" \
+      --input "$csv" --out "$work/release-$n" 2> "$work/stages"
+  sed 's/^timings: /  stages: /' "$work/stages"
   read -r secs kb < "$work/time"
   rate=$(python3 -c "print(f'{$n/$secs/1e6:.2f}')")
   echo "cellguard run: $n rows ($size MB): ${secs} s, peak ${kb} KB, ${rate} M rows/s"
