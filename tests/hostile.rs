@@ -74,7 +74,7 @@ fn broken_sources_fail_clearly_and_leave_nothing() {
 }
 
 #[test]
-fn a_directory_or_a_missing_file_is_bad_input() {
+fn a_directory_a_missing_or_an_unreadable_file_is_bad_input() {
     let ws = Workspace::new();
     let policy = ws.policy();
     std::fs::create_dir_all(ws.path("input/dir.csv")).unwrap();
@@ -89,6 +89,14 @@ fn a_directory_or_a_missing_file_is_bad_input() {
             "out",
         ]);
         r.expect_code(2).expect_stderr(&[input.trim_start_matches("input/")]);
+        assert!(!ws.path("out").exists());
+    }
+    // A file that cannot be read (the tests run as root, so permissions cannot make one; a
+    // process's own memory file fails on the first read).
+    if cfg!(target_os = "linux") {
+        ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", "/proc/self/mem", "--out", "out"])
+            .expect_code(2)
+            .expect_stderr(&["/proc/self/mem", "cannot read"]);
         assert!(!ws.path("out").exists());
     }
 }
