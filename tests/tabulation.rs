@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use cellguard::pipeline::{release, ReleaseRequest};
 use cellguard_ingest::{scan_file, PseudonymKey, Pseudonymiser, ScanOptions};
 use cellguard_privacy::bounding::cell_priority;
-use cellguard_privacy::{load_policy, protect, BoundedTable, BoundingAccumulator, CellStatus, PrivacyError, ZeroNoise};
+use cellguard_privacy::{
+    load_policy, protect, BoundedTable, BoundingAccumulator, CellStatus, PrivacyError, ScriptedNoise, ZeroNoise,
+};
 
 use common::{fixture, read_csv, Workspace, TEST_KEY};
 
@@ -127,6 +129,32 @@ fn zero_noise_release_publishes_exact_values_and_thresholds_on_the_count() {
             }
         }
     }
+}
+
+#[test]
+fn negative_noisy_values_can_be_published_as_zero() {
+    let ws = Workspace::new();
+    // Threshold 1 on the count; noise that pushes every entries and amount value 5 units (or
+    // 5 cents) below its true value, so small cells go negative.
+    let policy = ws.policy_variant("nonneg", |t| {
+        t.replace("min = 10", "min = 1")
+            .replace("mechanism = \"discrete-laplace\"", "mechanism = \"discrete-laplace\"\nnegative_as_zero = true")
+    });
+    let plan = load_policy(&policy, None).unwrap();
+    assert!(plan.negative_as_zero);
+    let shift = |name: &str, _: usize, _: i64| if name == "persons" { 0 } else { -5 };
+    let release = protect(&plan, tabulate(&ws, ScanOptions::default()), &mut ScriptedNoise(shift)).unwrap();
+    let expected = expected();
+    for (c, (_, records, cents)) in &expected {
+        assert_eq!(release.value(1, *c), Some((*records as i64 - 5).max(0)), "cell {c}");
+        assert_eq!(release.value(2, *c), Some((*cents - 5).max(0)), "cell {c}");
+    }
+    assert!(expected.values().any(|(_, records, _)| *records < 5), "the fixture must have a cell that goes negative");
+    assert!(release.measures().iter().skip(1).all(|m| m.negative_as_zero));
+    // Without the option the same noise publishes negative values.
+    let plain = load_policy(&ws.policy_variant("plain", |t| t.replace("min = 10", "min = 1")), None).unwrap();
+    let release = protect(&plain, tabulate(&ws, ScanOptions::default()), &mut ScriptedNoise(shift)).unwrap();
+    assert!(expected.keys().any(|c| release.value(1, *c).is_some_and(|v| v < 0)));
 }
 
 #[test]

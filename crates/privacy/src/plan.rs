@@ -203,6 +203,8 @@ pub struct ReleasePlan {
     pub mechanism: Option<Mechanism>,
     /// The noisy threshold (`dp` mode).
     pub threshold: Option<NoisyThreshold>,
+    /// Whether negative noisy values of non-negative measures are published as 0.
+    pub negative_as_zero: bool,
     /// The SDC rules and measures (`sdc` mode); `measures` is then empty.
     pub sdc: Option<SdcPlan>,
     /// The dataset's budget (required in `dp` mode).

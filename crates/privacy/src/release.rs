@@ -77,6 +77,8 @@ pub struct MeasureInfo {
     pub noise: Option<NoiseInfo>,
     /// Whether true values are known to be non-negative (the interval is cut at 0).
     pub non_negative: bool,
+    /// Whether negative noisy values were published as 0 (post-processing).
+    pub negative_as_zero: bool,
 }
 
 /// The calibrated noise of one measure.
@@ -197,9 +199,16 @@ pub fn protect(
                 (table.sums(value_slot).to_vec(), scale, "sum", lower >= 0)
             }
         };
-        let out = noise.perturb(m, &exact)?;
+        let mut out = noise.perturb(m, &exact)?;
         if out.len() != exact.len() {
             return Err(PrivacyError::mechanism(&m.name, "the noise source returned a vector of the wrong length"));
+        }
+        // Post-processing of the noisy values only: no privacy cost.
+        let negative_as_zero = plan.negative_as_zero && non_negative;
+        if negative_as_zero {
+            for v in &mut out {
+                *v = (*v).max(0);
+            }
         }
         noisy.push(out);
         infos.push(MeasureInfo {
@@ -215,6 +224,7 @@ pub fn protect(
                 ci95_half_width: m.ci95_half_width(),
             }),
             non_negative,
+            negative_as_zero,
         });
     }
     let gate = &noisy[threshold.measure];
@@ -399,7 +409,14 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
                 MeasureKind::CountRecords => ("count-records", 0, true),
                 MeasureKind::Sum { lower, scale, .. } => ("sum", *scale, *lower >= 0),
             };
-            MeasureInfo { name: name.clone(), kind: kind_name, decimals, noise: None, non_negative }
+            MeasureInfo {
+                name: name.clone(),
+                kind: kind_name,
+                decimals,
+                noise: None,
+                non_negative,
+                negative_as_zero: false,
+            }
         })
         .collect();
     let exact: Vec<Vec<i64>> = sdc

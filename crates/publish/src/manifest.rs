@@ -133,6 +133,10 @@ pub struct MeasureEntry {
     pub kind: String,
     /// Decimal places of its values.
     pub decimals: u32,
+    /// Whether negative noisy values were published as 0 (post-processing; biases small
+    /// values upwards, see docs/privacy.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub negative_as_zero: bool,
 }
 
 /// One node of a dimension's tree.
@@ -341,7 +345,12 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
         measures: release
             .measures()
             .iter()
-            .map(|m| MeasureEntry { name: m.name.clone(), kind: m.kind.to_string(), decimals: m.decimals })
+            .map(|m| MeasureEntry {
+                name: m.name.clone(),
+                kind: m.kind.to_string(),
+                decimals: m.decimals,
+                negative_as_zero: m.negative_as_zero,
+            })
             .collect(),
         privacy_loss: release
             .measures()

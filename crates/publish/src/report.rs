@@ -54,6 +54,14 @@ pub fn render(m: &Manifest) -> String {
             b.dataset, b.period, b.spent_before, b.spent_after, b.total, b.ledger, b.entry_seq
         );
     }
+    let zeroed: Vec<&str> = m.measures.iter().filter(|x| x.negative_as_zero).map(|x| x.name.as_str()).collect();
+    if !zeroed.is_empty() {
+        let _ = writeln!(
+            s,
+            "Negative noisy values of `{}` are published as 0 (post-processing: no privacy cost, and the 95 % interval still covers the true value at least as often; small values are biased upwards, so sums of published cells overstate small totals).\n",
+            zeroed.join("`, `")
+        );
+    }
     let _ = writeln!(s, "## Suppression\n");
     if let Some(t) = &m.noisy_threshold {
         let _ = writeln!(

@@ -338,6 +338,12 @@ pub struct ProtectionSection {
     pub mechanism: Option<Mechanism>,
     /// Suppression by the *noisy* value of a count measure; required in `dp` and `dp+sdc` modes.
     pub noisy_threshold: Option<NoisyThresholdSection>,
+    /// Whether noisy values below zero of measures that cannot be negative (counts, sums with
+    /// `lower >= 0`) are published as 0 (`dp` mode). This is post-processing: it costs no
+    /// privacy, and the 95 % interval (cut at 0) still covers the true value at least as often.
+    /// It biases small values upwards: a true 0 is published as `E[max(0, Z)]` on average
+    /// instead of 0. Omitted: `false`. Example: `negative_as_zero = true`
+    pub negative_as_zero: Option<bool>,
     /// The minimum number of contributing units (true count) per published cell; required in
     /// `sdc` and `dp+sdc` modes. Example: `min_units_per_cell = 5`
     pub min_units_per_cell: Option<u64>,

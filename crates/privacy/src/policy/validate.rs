@@ -927,6 +927,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         schema,
         bounds,
         measures,
+        negative_as_zero: protection.negative_as_zero.unwrap_or(false),
         mode,
         mechanism,
         threshold,
@@ -963,6 +964,9 @@ fn check_protection_fields(ctx: &mut Ctx<'_>, file: &PolicyFile) {
         }
         if p.noisy_threshold.is_some() {
             ctx.invalid("protection.noisy_threshold", "mode `sdc` adds no noise: remove `noisy_threshold`");
+        }
+        if p.negative_as_zero.is_some() {
+            ctx.invalid("protection.negative_as_zero", "mode `sdc` adds no noise: remove `negative_as_zero`");
         }
     }
     if mode.is_sdc() {
