@@ -21,7 +21,8 @@ pub struct AuditArgs {
 }
 
 pub fn execute(args: AuditArgs) -> Result<(), CliError> {
-    let report = audit_release(&args.dir).map_err(|e| CliError { code: EXIT_BAD_INPUT, message: e.to_string() })?;
+    let report = audit_release(&args.dir, args.intervals.is_some())
+        .map_err(|e| CliError { code: EXIT_BAD_INPUT, message: e.to_string() })?;
     if let Some(path) = &args.intervals {
         let write = || -> std::io::Result<()> {
             let mut f = std::io::BufWriter::new(std::fs::File::create_new(path)?);
@@ -40,7 +41,7 @@ pub fn execute(args: AuditArgs) -> Result<(), CliError> {
     say(&format!(
         "{}: {} suppressed values audited; {} can be narrowed to less than two units",
         args.dir.display(),
-        report.intervals.len(),
+        report.audited,
         report.too_narrow.len()
     ));
     if report.too_narrow.is_empty() {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use cellguard_privacy::sdc::hier::{Constraint, DimTree, HierTable, Relation};
-use cellguard_privacy::sdc::{audit_intervals, Interval};
+use cellguard_privacy::sdc::{audit_intervals, audit_widths, Interval};
 
 use crate::error::PublishError;
 use crate::manifest::Manifest;
@@ -29,14 +29,20 @@ pub struct CellInterval {
 /// What the audit found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditReport {
-    /// Every suppressed cell and measure with its interval.
+    /// Suppressed values audited.
+    pub audited: usize,
+    /// Suppressed cells and measures with their exact interval: every one when the audit was
+    /// asked for intervals, otherwise only those the quick check could not settle.
     pub intervals: Vec<CellInterval>,
     /// The cells whose interval is shorter than two units.
     pub too_narrow: Vec<CellInterval>,
 }
 
-/// Audits the release folder `dir`.
-pub fn audit_release(dir: &Path) -> Result<AuditReport, PublishError> {
+/// Audits the release folder `dir`. With `intervals`, every suppressed value's exact interval
+/// is computed (two linear programs each); without, a value is settled as soon as two tables
+/// the attacker cannot rule out differ in it by two units (see `audit_widths`), which is much
+/// faster and gives the same verdict.
+pub fn audit_release(dir: &Path, intervals: bool) -> Result<AuditReport, PublishError> {
     let invalid = |message: String| PublishError::Invalid { path: dir.to_path_buf(), message };
     let manifest_path = dir.join("manifest.json");
     let bytes = std::fs::read(&manifest_path).map_err(|e| PublishError::io(&manifest_path, "read", e))?;
@@ -107,18 +113,28 @@ pub fn audit_release(dir: &Path) -> Result<AuditReport, PublishError> {
     let min = sdc.min_units_per_cell as f64;
     let known: Vec<(f64, f64)> =
         frequency.iter().map(|f| if *f { (1.0, (min - 1.0).max(1.0)) } else { (0.0, f64::INFINITY) }).collect();
-    let mut intervals = Vec::new();
+    let mut found = Vec::new();
+    let mut audited = 0;
     for (m, measure) in manifest.measures.iter().enumerate() {
         let relation = if measure.kind == "count-units" { Relation::Bounded } else { Relation::Equal };
         let cs: Vec<(Constraint, Relation)> = constraints.iter().cloned().map(|c| (c, relation)).collect();
         let targets: Vec<usize> = (0..n).filter(|c| hidden[m][*c]).collect();
         let k = (measure.kind == "count-units" && sdc.reasons_published).then_some(known.as_slice());
-        for (cell, interval) in targets.iter().zip(audit_intervals(&values[m], &hidden[m], &cs, &targets, k)) {
+        audited += targets.len();
+        let width = 2.0 * 10f64.powi(-(measure.decimals as i32));
+        let results: Vec<Option<Interval>> = if intervals {
+            audit_intervals(&values[m], &hidden[m], &cs, &targets, k).into_iter().map(Some).collect()
+        } else {
+            audit_widths(&values[m], &hidden[m], &cs, &targets, k, width).into_iter().map(|(_, i)| i).collect()
+        };
+        for (cell, interval) in targets.iter().zip(results) {
+            let Some(interval) = interval else { continue };
             let coords = table.coords(*cell);
             let codes = coords.iter().zip(&sdc.dimensions).map(|(c, d)| d.nodes[*c].code.clone()).collect();
-            intervals.push(CellInterval { codes, measure: measure.name.clone(), interval });
+            found.push(CellInterval { codes, measure: measure.name.clone(), interval });
         }
     }
+    let intervals = found;
     let scale =
         |m: &str| manifest.measures.iter().find(|x| x.name == m).map_or(1.0, |x| 10f64.powi(-(x.decimals as i32)));
     let too_narrow = intervals
@@ -130,5 +146,5 @@ pub fn audit_release(dir: &Path) -> Result<AuditReport, PublishError> {
         })
         .cloned()
         .collect();
-    Ok(AuditReport { intervals, too_narrow })
+    Ok(AuditReport { audited, intervals, too_narrow })
 }

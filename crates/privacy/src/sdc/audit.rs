@@ -324,6 +324,70 @@ pub fn audit_protected(
     targets.iter().zip(required).map(|(t, (lo, _))| by_cell.get(t).copied().unwrap_or(*lo <= tol(*t))).collect()
 }
 
+/// Whether each target's attacker interval is at least `width` wide, without computing every
+/// interval: two feasible tables in which a target differs by `width` prove it (both are tables
+/// the attacker cannot rule out). One program over two copies of the table maximises
+/// `Σ min(y_j − x_j, width)` for many targets at once and is repeated on the targets still open;
+/// the rest get their exact intervals, which are returned for them (`None` for settled ones).
+/// Same model as [`audit_intervals`]; for auditing a release folder, where true values are
+/// unknown.
+pub fn audit_widths(
+    values: &[f64],
+    suppressed: &[bool],
+    constraints: &[(Constraint, Relation)],
+    targets: &[usize],
+    known: Option<&[(f64, f64)]>,
+    width: f64,
+) -> Vec<(bool, Option<Interval>)> {
+    let (comps, scale) = components(values, suppressed, constraints, targets, known);
+    let w = width / scale;
+    let tol = 1e-6;
+    type Verdicts = Vec<(usize, (bool, Option<Interval>))>;
+    let results: Vec<Verdicts> = comps
+        .into_par_iter()
+        .map(|comp| {
+            let n = comp.vars.len();
+            let mut open = comp.targets.clone();
+            while !open.is_empty() {
+                // Rows over x (0..n) and over y (n..2n), then one cap per open target.
+                let mut rows: Vec<Row> = comp.rows.clone();
+                rows.extend(comp.rows.iter().map(|r| Row {
+                    terms: r.terms.iter().map(|(v, c)| (v + n, *c)).collect(),
+                    rhs: r.rhs,
+                    equality: r.equality,
+                }));
+                let mut objective = Vec::new();
+                for (k, t) in open.iter().enumerate() {
+                    let v = comp.var_of(*t).unwrap_or(0);
+                    let cap = 2 * n + k;
+                    // y − x − cap ≥ 0 and cap ≤ w.
+                    rows.push(Row { terms: vec![(v + n, 1.0), (v, -1.0), (cap, -1.0)], rhs: 0.0, equality: false });
+                    rows.push(Row { terms: vec![(cap, -1.0)], rhs: -w, equality: false });
+                    objective.push((cap, -1.0));
+                }
+                let before = open.len();
+                if let Lp::Optimal(x) = solve(&rows, 2 * n + open.len(), &objective) {
+                    open.retain(|t| {
+                        let v = comp.var_of(*t).unwrap_or(0);
+                        (x[v + n] - x[v]) * scale < width - tol * width.max(1.0)
+                    });
+                }
+                if open.len() == before {
+                    break;
+                }
+            }
+            let exact = audit_intervals(values, suppressed, constraints, &open, known);
+            let mut out: Vec<(usize, (bool, Option<Interval>))> =
+                open.iter().zip(exact).map(|(t, i)| (*t, (i.hi - i.lo >= width - 1e-6, Some(i)))).collect();
+            out.extend(comp.targets.iter().filter(|t| !open.contains(t)).map(|t| (*t, (true, None))));
+            out
+        })
+        .collect();
+    let by_cell: std::collections::HashMap<usize, (bool, Option<Interval>)> = results.into_iter().flatten().collect();
+    // A target in no component is bounded by nothing but non-negativity.
+    targets.iter().map(|t| by_cell.get(t).cloned().unwrap_or((true, None))).collect()
+}
+
 /// What a linear program gave.
 enum Lp {
     /// An optimal solution.
@@ -492,6 +556,7 @@ mod tests {
         };
         let mut disagreements = 0;
         let (mut passes, mut fails) = (0, 0);
+        let (mut widths_checked, mut narrow) = (0, 0);
         for round in 0..40 {
             // Inner values, then every margin as the sum of its inner cells.
             let mut v: Vec<f64> =
@@ -519,6 +584,17 @@ mod tests {
             let need: Vec<(f64, f64)> = targets.iter().map(|c| ((v[*c] * 0.7).max(0.0), v[*c] * 1.3)).collect();
             let exact = audit_intervals(&v, &hidden, &cs, &targets, None);
             let fast = audit_protected(&v, &hidden, &cs, &targets, &need, None);
+            // The release-folder audit: is each interval at least 2 wide?
+            for ((i, (wide, interval)), t) in
+                exact.iter().zip(audit_widths(&v, &hidden, &cs, &targets, None, 2.0)).zip(&targets)
+            {
+                assert_eq!(wide, i.hi - i.lo >= 2.0 - 1e-6, "cell {t}: {i:?}");
+                if let Some(j) = interval {
+                    assert!((j.lo - i.lo).abs() < 1e-6 && (j.hi == i.hi || (j.hi - i.hi).abs() < 1e-6), "{j:?} {i:?}");
+                }
+                widths_checked += 1;
+                narrow += usize::from(!wide);
+            }
             for ((i, (lo, hi)), f) in exact.iter().zip(&need).zip(&fast) {
                 let tol = 1e-6 * hi.max(1.0);
                 let want = i.lo <= lo + tol && i.hi >= hi - tol;
@@ -529,5 +605,6 @@ mod tests {
         }
         assert_eq!(disagreements, 0);
         assert!(passes > 20 && fails > 20, "the cases must include both verdicts ({passes}, {fails})");
+        assert!(narrow > 5 && narrow < widths_checked, "narrow and wide intervals ({narrow} of {widths_checked})");
     }
 }
