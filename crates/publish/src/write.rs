@@ -118,12 +118,19 @@ fn recover(parent: &Path, base: &str, out: &Path) -> Result<(), PublishError> {
 /// Clears what a crashed earlier run left beside `out` (see `recover`); `run` calls it before
 /// it checks whether `out` exists.
 pub fn recover_crashed(out: &Path) -> Result<(), PublishError> {
+    let (parent, base) = parent_and_base(out);
+    recover(&parent, &base, out)
+}
+
+/// The folder a release is written in, and the release folder's name (which names its
+/// temporary and moved-aside siblings).
+fn parent_and_base(out: &Path) -> (PathBuf, String) {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "release".into());
-    recover(&parent, &base, out)
+    (parent, base)
 }
 
 /// Writes `cells.csv`, `report.md` and `manifest.json` for `release` into a new folder `out`.
@@ -133,11 +140,7 @@ pub fn write_release(
     release: &ProtectedRelease,
     ctx: &ReleaseContext,
 ) -> Result<WrittenRelease, PublishError> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "release".into());
+    let (parent, base) = parent_and_base(out);
     recover(&parent, &base, out)?;
     if out.exists() && !ctx.replace {
         return Err(PublishError::Exists { path: out.to_path_buf() });
