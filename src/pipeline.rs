@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 use cellguard_ingest::{scan_file, IngestError, PseudonymKey, Pseudonymiser, RejectReason, ScanOptions, ScanSummary};
 use cellguard_privacy::ledger::{spent, Ledger, LedgerEntry};
+use cellguard_privacy::plan::{epsilon_at_delta, Accounting};
 use cellguard_privacy::PrivacyErrorKind;
 use cellguard_privacy::{
     load_baseline, load_policy, protect, protect_sdc, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
 };
 use cellguard_publish::{
-    hex, write_release, BudgetRecord, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext,
+    hex, write_release, ApproxDp, BudgetRecord, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext,
     WrittenRelease,
 };
 
@@ -249,24 +250,25 @@ pub fn release(
     }
     // The budget is checked from the policy alone, before any data is read; the ledger stays
     // locked until this release's entry is written.
-    let cost: f64 = plan.measures.iter().map(|m| m.epsilon).sum();
     let mut ledger = match &plan.budget {
         Some(b) => {
+            let cost = plan.cost().unwrap_or(f64::INFINITY);
             let l = Ledger::open(&b.ledger)?;
-            let before = spent(l.entries(), &b.dataset, &b.period);
-            if before + cost > b.total_epsilon * (1.0 + 1e-12) {
+            let before = spent(l.entries(), &b.dataset, &b.period, b.accounting);
+            if before + cost > b.total * (1.0 + 1e-12) {
                 return Err(PrivacyError::new(PrivacyErrorKind::Refused {
                     message: format!(
-                        "{}: dataset `{}` has spent ε = {before} of its {} for period {}; this release would spend {cost} more. Nothing was read or released",
+                        "{}: dataset `{}` has spent {sym} = {before} of its {} for period {}; this release would spend {cost} more. Nothing was read or released",
                         b.ledger.display(),
                         b.dataset,
-                        b.total_epsilon,
-                        b.period
+                        b.total,
+                        b.period,
+                        sym = b.accounting.symbol(),
                     ),
                 })
                 .into());
             }
-            Some((l, before))
+            Some((l, before, cost))
         }
         None => None,
     };
@@ -329,7 +331,7 @@ pub fn release(
     // Charge the budget before anything is published: the entry is on disk before the
     // release folder can appear.
     let budget_record = match (&mut ledger, &plan.budget) {
-        (Some((l, before)), Some(b)) => {
+        (Some((l, before, cost)), Some(b)) => {
             let entry = LedgerEntry {
                 seq: 0,
                 prev: String::new(),
@@ -340,9 +342,11 @@ pub fn release(
                 unit_of_privacy: plan.unit_of_privacy.name().to_string(),
                 policy_sha256: hex(&plan.policy_sha256),
                 input_sha256: hex(&scan.sha256),
-                epsilon_by_measure: plan.measures.iter().map(|m| (m.name.clone(), m.epsilon)).collect(),
-                epsilon: cost,
-                budget_total: b.total_epsilon,
+                epsilon_by_measure: plan.measures.iter().filter_map(|m| Some((m.name.clone(), m.epsilon?))).collect(),
+                epsilon: plan.total_epsilon(),
+                rho_by_measure: plan.measures.iter().map(|m| (m.name.clone(), m.rho)).collect(),
+                budget_unit: (b.accounting == Accounting::Zcdp).then(|| "rho".to_string()),
+                budget_total: b.total,
             };
             let (entry, sha) = l.append(entry)?;
             Some(BudgetRecord {
@@ -351,9 +355,18 @@ pub fn release(
                 period: b.period.clone(),
                 entry_seq: entry.seq,
                 entry_sha256: sha,
+                unit: b.accounting.unit().to_string(),
                 spent_before: *before,
-                spent_after: *before + cost,
-                total: b.total_epsilon,
+                spent_after: *before + *cost,
+                total: b.total,
+                approx_dp: match b.delta {
+                    Some(delta) => Some(ApproxDp {
+                        delta,
+                        release_epsilon: epsilon_at_delta(plan.total_rho(), delta)?,
+                        period_epsilon: epsilon_at_delta(*before + *cost, delta)?,
+                    }),
+                    None => None,
+                },
             })
         }
         _ => None,

@@ -29,7 +29,14 @@ fn a_release_over_budget_is_refused_before_any_data_is_read() {
     let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
     let show = ws.run(&["budget", "show", ledger.to_str().unwrap()]);
     show.expect_code(0);
-    assert!(show.stdout.contains("| payment-defaults | 2025 | 2 | 2.0000 | 2.5000 | 0.5000 |"), "{}", show.stdout);
+    // ρ of two releases: each measure's ε²/2, added: 2 · (0.125 + 0.03125 + 0.03125).
+    assert!(
+        show.stdout.contains(
+            "| payment-defaults | 2025 | 2 | epsilon | 2.000000 | 2.500000 | 0.500000 | 2.000000 | 0.375000 |"
+        ),
+        "{}",
+        show.stdout
+    );
     // The manifest records the entry it was charged to.
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("r2/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["budget"]["entry_seq"], 2);
@@ -115,11 +122,74 @@ fn dry_run_reports_cost_and_accuracy_without_reading_data() {
     let policy = ws.policy_variant("tight", |t| t.replace("total_epsilon = 4.0", "total_epsilon = 1.5"));
     let out = ws.run(&["run", "--dry-run", "--policy", policy.to_str().unwrap()]);
     out.expect_code(0);
-    assert!(out.stdout.contains("| persons | 0.5 | 4 | 11.31 | 24 |"), "{}", out.stdout);
+    assert!(out.stdout.contains("| persons | 0.5 | 0.125000 | 4 | 11.31 | 24 |"), "{}", out.stdout);
     assert!(out.stdout.contains("spent 0, would be 1 of 1.5"), "{}", out.stdout);
     assert!(!ws.path("policies/ledgers").exists(), "a dry run writes nothing");
     run(&ws, &policy, &fixture("payment-defaults-small.csv"), "r1").expect_code(0);
     ws.run(&["run", "--dry-run", "--policy", policy.to_str().unwrap()]).expect_code(1).expect_stderr(&["exceed"]);
+}
+
+/// The bundled policy with discrete Gaussian noise and a zCDP budget.
+fn zcdp_policy(ws: &Workspace, name: &str, total_rho: &str) -> std::path::PathBuf {
+    ws.policy_variant(name, |t| {
+        t.replace("mechanism = \"discrete-laplace\"", "mechanism = \"discrete-gaussian\"")
+            .replace("epsilon = 0.5", "rho = 0.08")
+            .replace("epsilon = 0.25", "rho = 0.01")
+            .replace("total_epsilon = 4.0", &format!("total_rho = {total_rho}\ndelta = 1e-9"))
+    })
+}
+
+#[test]
+fn zcdp_releases_spend_rho_and_report_epsilon_at_delta() {
+    use cellguard_privacy::plan::epsilon_at_delta;
+    let ws = Workspace::new();
+    let input = fixture("payment-defaults-small.csv");
+    let gaussian = zcdp_policy(&ws, "gauss", "0.3");
+    run(&ws, &gaussian, &input, "g1").expect_code(0);
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("g1/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["mechanism"], "discrete-gaussian");
+    assert!(m["total_epsilon"].is_null(), "a zCDP release has no pure ε");
+    let rho = m["total_rho"].as_f64().unwrap();
+    assert!(rho <= 0.1 && rho > 0.1 - 1e-9, "{rho}");
+    // persons: a person in up to 4 cells, L2 sensitivity √4 = 2, σ = 2/√(2·0.08) = 5.
+    let persons = &m["privacy_loss"][0];
+    assert_eq!(persons["sensitivity"], 2.0);
+    assert!((persons["noise_scale"].as_f64().unwrap() - 5.0).abs() < 1e-9);
+    assert_eq!(m["budget"]["unit"], "rho");
+    let approx = &m["budget"]["approx_dp"];
+    assert_eq!(approx["delta"], 1e-9);
+    assert_eq!(approx["release_epsilon"].as_f64().unwrap(), epsilon_at_delta(rho, 1e-9).unwrap());
+    // The cells carry the discrete Gaussian's interval.
+    let cells = std::fs::read_to_string(ws.path("g1/cells.csv")).unwrap();
+    assert!(
+        cells.lines().skip(1).any(|l| l.contains(",persons,") && l.contains(",published,5.0000,")),
+        "sigma 5 in cells"
+    );
+    // A pure-DP release spends from the same ρ budget: each measure's ε²/2 (0.125 + 2·0.03125).
+    let laplace = ws.policy_variant("lap", |t| t.replace("total_epsilon = 4.0", "total_rho = 0.3"));
+    run(&ws, &laplace, &input, "l1").expect_code(0);
+    let l: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("l1/manifest.json")).unwrap()).unwrap();
+    assert!((l["budget"]["spent_after"].as_f64().unwrap() - (rho + 0.1875)).abs() < 1e-12);
+    // A second Gaussian release (0.1) would reach 0.3875 > 0.3: refused before reading.
+    run(&ws, &gaussian, &ws.path("no-such-input.csv"), "g2")
+        .expect_code(1)
+        .expect_stderr(&["spent ρ =", "Nothing was read"]);
+    let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
+    let show = ws.run(&["budget", "show", ledger.to_str().unwrap()]);
+    assert!(
+        show.stdout.contains("| payment-defaults | 2025 | 2 | rho | 0.287500 | 0.300000 | 0.012500 | – | 0.287500 |"),
+        "{}",
+        show.stdout
+    );
+    let dry = ws.run(&["run", "--dry-run", "--policy", gaussian.to_str().unwrap()]);
+    dry.expect_code(1).expect_stdout_or_stderr(&["as (epsilon, delta) at delta = 1e-9"]);
+    // A zCDP mechanism cannot spend from a pure ε budget.
+    let mixed = ws.policy_variant("mixed", |t| {
+        t.replace("mechanism = \"discrete-laplace\"", "mechanism = \"discrete-gaussian\"")
+            .replace("epsilon = 0.5", "rho = 0.08")
+            .replace("epsilon = 0.25", "rho = 0.01")
+    });
+    run(&ws, &mixed, &input, "x").expect_code(2).expect_stderr(&["budget.total_epsilon", "total_rho"]);
 }
 
 /// Hidden folders a run left beside `out`.

@@ -114,7 +114,7 @@ fn manifest_epsilon_is_what_opendp_reports_for_the_policy_bounds() {
     let mut total = 0.0;
     for ((name, sensitivity, allowed), loss) in expected.iter().zip(losses) {
         assert_eq!(loss["measure"], *name);
-        assert_eq!(loss["mechanism_sensitivity"].as_i64().unwrap(), *sensitivity);
+        assert_eq!(loss["mechanism_sensitivity"].as_f64().unwrap(), *sensitivity as f64);
         let scale = loss["mechanism_scale"].as_f64().unwrap();
         let mechanism =
             make_laplace(VectorDomain::new(AtomDomain::<i64>::default()), L1Distance::<i64>::default(), scale, None)
@@ -125,6 +125,47 @@ fn manifest_epsilon_is_what_opendp_reports_for_the_policy_bounds() {
         total += epsilon;
     }
     assert_eq!(m["total_epsilon"].as_f64().unwrap(), total);
+}
+
+#[test]
+fn manifest_rho_is_what_opendp_reports_for_the_discrete_gaussian() {
+    use opendp::domains::{AtomDomain, VectorDomain};
+    use opendp::measurements::make_gaussian;
+    use opendp::measures::ZeroConcentratedDivergence;
+    use opendp::metrics::L2Distance;
+    let ws = Workspace::new();
+    let policy = ws.policy_variant("gauss", |t| {
+        t.replace("mechanism = \"discrete-laplace\"", "mechanism = \"discrete-gaussian\"")
+            .replace("epsilon = 0.5", "rho = 0.125")
+            .replace("epsilon = 0.25", "rho = 0.03")
+            .replace("total_epsilon = 4.0", "total_rho = 1.0")
+    });
+    let input = fixture("payment-defaults-small.csv");
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"])
+        .expect_code(0);
+    let m = manifest(&ws, "out");
+    // L2 sensitivities: a person in up to 4 cells contributes at most 1, 10 entries or
+    // 10 · 200000 cents to each: √4 times that.
+    let expected = [("persons", 2.0, 0.125), ("entries", 20.0, 0.03), ("amount_eur", 2.0 * 10.0 * 200_000.0, 0.03)];
+    let mut total = 0.0;
+    for ((name, sensitivity, allowed), loss) in expected.iter().zip(m["privacy_loss"].as_array().unwrap()) {
+        assert_eq!(loss["measure"], *name);
+        assert_eq!(loss["mechanism_sensitivity"].as_f64().unwrap(), *sensitivity);
+        assert!(loss["epsilon"].is_null());
+        let mechanism = make_gaussian::<_, _, ZeroConcentratedDivergence>(
+            VectorDomain::new(AtomDomain::<i64>::default()),
+            L2Distance::<f64>::default(),
+            loss["mechanism_scale"].as_f64().unwrap(),
+            None,
+        )
+        .unwrap();
+        let rho = mechanism.map(sensitivity).unwrap();
+        assert_eq!(loss["rho"].as_f64().unwrap(), rho, "{name}");
+        assert!(rho <= *allowed && rho > allowed * (1.0 - 1e-12), "{name}: {rho} vs {allowed}");
+        total += rho;
+    }
+    assert_eq!(m["total_rho"].as_f64().unwrap(), total);
+    assert!(m["noise_source"].as_str().unwrap().contains("discrete Gaussian"));
 }
 
 fn assert_bad_policy(name: &str, edit: impl Fn(&str) -> String, fragments: &[&str]) {

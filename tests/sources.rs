@@ -83,7 +83,7 @@ fn chat_sensitivity_with_multi_label_topics_matches_opendp() {
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("out/manifest.json")).unwrap()).unwrap();
     let loss = &m["privacy_loss"][0];
     // One conversation touches at most max_cells_per_unit = 3 topic cells, once each.
-    assert_eq!(loss["mechanism_sensitivity"], 3);
+    assert_eq!(loss["mechanism_sensitivity"], 3.0);
     let scale = loss["mechanism_scale"].as_f64().unwrap();
     let mech = make_laplace(VectorDomain::new(AtomDomain::<i64>::default()), L1Distance::<i64>::default(), scale, None)
         .unwrap();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use cellguard::pipeline::{EXIT_BAD_INPUT, EXIT_REFUSED};
-use cellguard_privacy::ledger::verify_chain;
+use cellguard_privacy::ledger::{verify_chain, LedgerEntry};
 
 use super::{say, CliError};
 
@@ -46,19 +46,28 @@ pub fn execute(args: BudgetArgs) -> Result<(), CliError> {
     match args.command {
         BudgetCommand::Verify { .. } => say(&format!("{}: intact ({} entries)", ledger.display(), entries.len())),
         BudgetCommand::Show { .. } => {
-            let mut rows: BTreeMap<(String, String), (usize, f64, f64)> = BTreeMap::new();
+            // Per dataset and period: the releases, and the budget as its newest entry states it.
+            let mut rows: BTreeMap<(String, String), Vec<&LedgerEntry>> = BTreeMap::new();
             for e in &entries {
-                let row = rows.entry((e.dataset.clone(), e.period.clone())).or_default();
-                row.0 += 1;
-                row.1 += e.epsilon;
-                row.2 = e.budget_total;
+                rows.entry((e.dataset.clone(), e.period.clone())).or_default().push(e);
             }
-            say("| dataset | period | releases | epsilon spent | epsilon total | remaining |");
-            say("|---|---|---:|---:|---:|---:|");
-            for ((dataset, period), (n, spent, total)) in rows {
+            say(
+                "| dataset | period | releases | budget in | spent | total | remaining | epsilon (pure) | rho (zCDP) |",
+            );
+            say("|---|---|---:|---|---:|---:|---:|---:|---:|");
+            for ((dataset, period), list) in rows {
+                let newest = list[list.len() - 1];
+                let accounting = newest.accounting();
+                let spent: f64 = list.iter().map(|e| e.spend(accounting)).sum();
+                let total = newest.budget_total;
+                let pure: Option<f64> = list.iter().map(|e| e.epsilon).sum();
+                let rho: f64 = list.iter().map(|e| e.rho()).sum();
                 say(&format!(
-                    "| {dataset} | {period} | {n} | {spent:.4} | {total:.4} | {:.4} |",
-                    (total - spent).max(0.0)
+                    "| {dataset} | {period} | {} | {} | {spent:.6} | {total:.6} | {:.6} | {} | {rho:.6} |",
+                    list.len(),
+                    accounting.unit(),
+                    (total - spent).max(0.0),
+                    pure.map_or("–".to_string(), |e| format!("{e:.6}")),
                 ));
             }
         }

@@ -76,7 +76,10 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
                 "exact under SDC, {} primary and {} secondary suppressions (unit: {})",
                 s.primary_cells, s.secondary_cells, m.unit_of_privacy
             ),
-            None => format!("epsilon {:.2} per {}", m.total_epsilon, m.unit_of_privacy),
+            None => match m.total_epsilon {
+                Some(eps) => format!("epsilon {eps:.2} per {}", m.unit_of_privacy),
+                None => format!("rho {:.4} per {}", m.total_rho.unwrap_or(0.0), m.unit_of_privacy),
+            },
         };
         say(&format!(
             "  {name}: {rows} rows -> {} cells x {} measures, {published} of {} values published, {protection} -> {}",

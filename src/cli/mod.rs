@@ -139,11 +139,18 @@ pub fn describe(outcome: &cellguard::pipeline::ReleaseOutcome) -> String {
     if m.privacy_loss.is_empty() {
         lines.push(format!("  exact values under statistical disclosure control (unit: {})", m.unit_of_privacy));
     } else {
-        let eps: Vec<String> = m.privacy_loss.iter().map(|l| format!("{} {:.4}", l.measure, l.epsilon)).collect();
+        let (name, total) = match m.total_epsilon {
+            Some(e) => ("epsilon", e),
+            None => ("rho", m.total_rho.unwrap_or(0.0)),
+        };
+        let each: Vec<String> = m
+            .privacy_loss
+            .iter()
+            .map(|l| format!("{} {:.4}", l.measure, if name == "rho" { l.rho } else { l.epsilon.unwrap_or(0.0) }))
+            .collect();
         lines.push(format!(
-            "  epsilon spent: {} (total {:.4}, unit of privacy: {})",
-            eps.join(", "),
-            m.total_epsilon,
+            "  {name} spent: {} (total {total:.4}, unit of privacy: {})",
+            each.join(", "),
             m.unit_of_privacy
         ));
     }

@@ -75,45 +75,58 @@ fn dry_run(args: &RunArgs) -> Result<(), CliError> {
     let plan = cellguard_privacy::load_policy(&args.policy, Some(&baseline))
         .map_err(|e| CliError::from(cellguard::pipeline::PipelineError::Privacy(e)))?;
     say(&format!("release `{}`: {} cells, unit of privacy {}", plan.name, plan.n_cells(), plan.unit_of_privacy.name()));
-    say("| measure | epsilon | sensitivity | noise sd | 95% of values within ± |");
-    say("|---|---:|---:|---:|---:|");
+    say("| measure | epsilon | rho | sensitivity | noise sd | 95% of values within ± |");
+    say("|---|---:|---:|---:|---:|---:|");
     for m in &plan.measures {
         let unit = match m.kind {
             cellguard_privacy::MeasureKind::Sum { scale, .. } => 10f64.powi(scale as i32),
             _ => 1.0,
         };
         say(&format!(
-            "| {} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {:.6} | {} | {:.2} | {} |",
             m.name,
-            m.epsilon,
-            m.sensitivity as f64 / unit,
+            m.epsilon.map_or("–".to_string(), |e| e.to_string()),
+            m.rho,
+            m.sensitivity / unit,
             m.noise_sd() / unit,
             m.ci95_half_width() as f64 / unit
         ));
     }
-    let cost: f64 = plan.measures.iter().map(|m| m.epsilon).sum();
     let Some(b) = &plan.budget else {
-        say(&format!("total epsilon {cost}; no budget ledger (exact sdc release)"));
+        say("no budget ledger (exact sdc release)");
         return Ok(());
     };
+    let cost = plan.cost().unwrap_or(f64::INFINITY);
+    let unit = b.accounting.unit();
     let before = match std::fs::read_to_string(&b.ledger) {
         Ok(text) => {
             let entries = verify_chain(&text).map_err(|e| CliError {
                 code: EXIT_REFUSED,
                 message: format!("{}:{}: the ledger fails verification: {}", b.ledger.display(), e.line, e.reason),
             })?;
-            spent(&entries, &b.dataset, &b.period)
+            spent(&entries, &b.dataset, &b.period, b.accounting)
         }
         Err(_) => 0.0,
     };
     say(&format!(
-        "total epsilon {cost}; dataset `{}` period {}: spent {before}, would be {} of {}",
+        "total {unit} {cost}; dataset `{}` period {}: spent {before}, would be {} of {}",
         b.dataset,
         b.period,
         before + cost,
-        b.total_epsilon
+        b.total
     ));
-    if before + cost > b.total_epsilon * (1.0 + 1e-12) {
+    if let Some(delta) = b.delta {
+        let eps = |rho: f64| {
+            cellguard_privacy::plan::epsilon_at_delta(rho, delta)
+                .map_err(|e| CliError::from(cellguard::pipeline::PipelineError::Privacy(e)))
+        };
+        say(&format!(
+            "as (epsilon, delta) at delta = {delta:e}: this release epsilon = {:.4}; the period after it epsilon = {:.4}",
+            eps(plan.total_rho())?,
+            eps(before + cost)?
+        ));
+    }
+    if before + cost > b.total * (1.0 + 1e-12) {
         return Err(CliError { code: EXIT_REFUSED, message: "the release would exceed the dataset's budget".into() });
     }
     Ok(())

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{PrivacyError, PrivacyErrorKind};
+use crate::plan::Accounting;
 
 /// The hash that precedes the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -42,12 +43,50 @@ pub struct LedgerEntry {
     pub policy_sha256: String,
     /// SHA-256 of the input file.
     pub input_sha256: String,
-    /// ε spent per measure, as opendp's privacy maps report it.
+    /// ε spent per measure, as opendp's privacy maps report it (pure-DP releases; empty for
+    /// zCDP releases).
     pub epsilon_by_measure: Vec<(String, f64)>,
-    /// ε spent by the release (basic composition of its measures).
-    pub epsilon: f64,
-    /// The dataset's total ε for the period, as the policy stated it at the time.
+    /// ε spent by the release (basic composition of its measures); absent for a zCDP release,
+    /// which has no pure ε.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+    /// ρ spent per measure (zCDP, or pure ε converted to ρ = ε²/2 by opendp); absent in entries
+    /// written before zCDP accounting, which are converted when read (see [`LedgerEntry::rho`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rho_by_measure: Vec<(String, f64)>,
+    /// The unit of `budget_total`: `rho`, or `epsilon` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_unit: Option<String>,
+    /// The dataset's total for the period, as the policy stated it at the time.
     pub budget_total: f64,
+}
+
+impl LedgerEntry {
+    /// ρ spent by the release: its measures' ρ add (zCDP composition); an entry without ρ is
+    /// pure DP and counts ε²/2 per measure.
+    pub fn rho(&self) -> f64 {
+        if self.rho_by_measure.is_empty() {
+            self.epsilon_by_measure.iter().map(|(_, e)| e * e / 2.0).sum()
+        } else {
+            self.rho_by_measure.iter().map(|(_, r)| r).sum()
+        }
+    }
+
+    /// The spend in `accounting`'s unit; a zCDP release has no pure ε, so it is infinite there.
+    pub fn spend(&self, accounting: Accounting) -> f64 {
+        match accounting {
+            Accounting::PureDp => self.epsilon.unwrap_or(f64::INFINITY),
+            Accounting::Zcdp => self.rho(),
+        }
+    }
+
+    /// The accounting of the budget this entry was written under.
+    pub fn accounting(&self) -> Accounting {
+        match self.budget_unit.as_deref() {
+            Some("rho") => Accounting::Zcdp,
+            _ => Accounting::PureDp,
+        }
+    }
 }
 
 /// A problem with a ledger's chain.
@@ -77,8 +116,18 @@ pub fn verify_chain(text: &str) -> Result<Vec<LedgerEntry>, ChainBreak> {
                 "the previous entry's hash does not match (an earlier entry was edited, deleted or reordered)",
             ));
         }
-        if !entry.epsilon.is_finite() || entry.epsilon < 0.0 {
+        let valid = |v: f64| v.is_finite() && v >= 0.0;
+        if !entry.epsilon.is_none_or(valid) || !entry.epsilon_by_measure.iter().all(|(_, e)| valid(*e)) {
             return Err(at("invalid epsilon"));
+        }
+        if !entry.rho_by_measure.iter().all(|(_, r)| valid(*r)) {
+            return Err(at("invalid rho"));
+        }
+        if entry.epsilon.is_none() && entry.rho_by_measure.is_empty() {
+            return Err(at("records neither epsilon nor rho"));
+        }
+        if !matches!(entry.budget_unit.as_deref(), None | Some("rho")) {
+            return Err(at("unknown budget unit"));
         }
         prev = crate::hex(&Sha256::digest(line.as_bytes()));
         entries.push(entry);
@@ -86,9 +135,9 @@ pub fn verify_chain(text: &str) -> Result<Vec<LedgerEntry>, ChainBreak> {
     Ok(entries)
 }
 
-/// ε spent on `dataset` in `period` by the entries.
-pub fn spent(entries: &[LedgerEntry], dataset: &str, period: &str) -> f64 {
-    entries.iter().filter(|e| e.dataset == dataset && e.period == period).map(|e| e.epsilon).sum()
+/// What the entries spent on `dataset` in `period`, in `accounting`'s unit.
+pub fn spent(entries: &[LedgerEntry], dataset: &str, period: &str, accounting: Accounting) -> f64 {
+    entries.iter().filter(|e| e.dataset == dataset && e.period == period).map(|e| e.spend(accounting)).sum()
 }
 
 /// An open, exclusively locked ledger.
@@ -178,7 +227,9 @@ mod tests {
             policy_sha256: "p".into(),
             input_sha256: "i".into(),
             epsilon_by_measure: vec![("m".into(), eps)],
-            epsilon: eps,
+            epsilon: Some(eps),
+            rho_by_measure: vec![("m".into(), eps * eps / 2.0)],
+            budget_unit: None,
             budget_total: 4.0,
         }
     }
@@ -195,8 +246,9 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let entries = verify_chain(&text).unwrap();
-        assert_eq!(spent(&entries, "d", "2025"), 1.75);
-        assert_eq!(spent(&entries, "other", "2025"), 0.0);
+        assert_eq!(spent(&entries, "d", "2025", Accounting::PureDp), 1.75);
+        assert_eq!(spent(&entries, "d", "2025", Accounting::Zcdp), (1.0 + 0.25 + 0.0625) / 2.0);
+        assert_eq!(spent(&entries, "other", "2025", Accounting::PureDp), 0.0);
         let lines: Vec<&str> = text.lines().collect();
         let edited = text.replacen("\"epsilon\":0.5", "\"epsilon\":0.05", 1);
         assert_eq!(verify_chain(&edited).unwrap_err().line, 3, "the edit breaks the next entry's link");
@@ -208,5 +260,34 @@ mod tests {
         let mut l = Ledger::open(&path).unwrap();
         l.append(entry("d", 0.1)).unwrap();
         assert_eq!(verify_chain(&std::fs::read_to_string(&path).unwrap()).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn entries_before_zcdp_accounting_still_verify_and_convert_to_rho() {
+        // An entry as written before ρ was recorded, and a zCDP entry without pure ε.
+        let old = r#"{"seq":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000","release":"r","time":"2026-01-01T00:00:00Z","dataset":"d","period":"2025","unit_of_privacy":"person","policy_sha256":"p","input_sha256":"i","epsilon_by_measure":[["a",0.5],["b",0.25]],"epsilon":0.75,"budget_total":4.0}"#;
+        let mut zcdp = entry("d", 0.0);
+        zcdp.seq = 2;
+        zcdp.prev = crate::hex(&Sha256::digest(old.as_bytes()));
+        zcdp.epsilon = None;
+        zcdp.epsilon_by_measure.clear();
+        zcdp.rho_by_measure = vec![("a".into(), 0.1), ("b".into(), 0.05)];
+        zcdp.budget_unit = Some("rho".into());
+        let text = format!("{old}\n{}\n", serde_json::to_string(&zcdp).unwrap());
+        let entries = verify_chain(&text).unwrap();
+        assert_eq!(entries[0].rho(), (0.25 + 0.0625) / 2.0);
+        assert_eq!(entries[1].accounting(), Accounting::Zcdp);
+        assert!((spent(&entries, "d", "2025", Accounting::Zcdp) - (0.15625 + 0.15)).abs() < 1e-15);
+        // In pure ε, a zCDP release is unbounded: a pure budget cannot absorb it.
+        assert_eq!(spent(&entries, "d", "2025", Accounting::PureDp), f64::INFINITY);
+        // An entry that records no loss at all is rejected.
+        let mut empty = zcdp.clone();
+        empty.seq = 1;
+        empty.prev = GENESIS.into();
+        empty.rho_by_measure.clear();
+        assert_eq!(
+            verify_chain(&serde_json::to_string(&empty).unwrap()).unwrap_err().reason,
+            "records neither epsilon nor rho"
+        );
     }
 }

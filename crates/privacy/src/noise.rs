@@ -1,6 +1,6 @@
 //! Noise sources. Library code takes a [`NoiseSource`] so that tests can inject a fake; the CLI
-//! always passes [`SecureNoise`], which draws from opendp's exact discrete Laplace sampler with
-//! its OS-seeded cryptographically secure randomness (OpenSSL). Fakes exist only with the
+//! always passes [`SecureNoise`], which draws from opendp's exact discrete Laplace or discrete
+//! Gaussian sampler with its OS-seeded cryptographically secure randomness (OpenSSL). Fakes exist only with the
 //! `fake-noise` feature, which only dev-dependencies enable, and releases made with them say so
 //! in their manifest.
 
@@ -16,14 +16,14 @@ pub trait NoiseSource {
     fn is_secure(&self) -> bool;
 }
 
-/// opendp's discrete Laplace mechanism, invoked through the very measurement whose privacy map
-/// gave the reported ε.
+/// opendp's discrete Laplace or discrete Gaussian mechanism, invoked through the very
+/// measurement whose privacy map gave the reported loss.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SecureNoise;
 
 impl NoiseSource for SecureNoise {
     fn perturb(&mut self, measure: &MeasurePlan, exact: &[i64]) -> Result<Vec<i64>, PrivacyError> {
-        measure.measurement().invoke(&exact.to_vec()).map_err(|e| PrivacyError::mechanism(&measure.name, e))
+        measure.sample(exact)
     }
 
     fn is_secure(&self) -> bool {

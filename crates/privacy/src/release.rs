@@ -84,13 +84,16 @@ pub struct MeasureInfo {
 /// The calibrated noise of one measure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoiseInfo {
-    /// ε spent, as opendp's privacy map reports it.
-    pub epsilon: f64,
-    /// ε the policy allowed.
-    pub epsilon_allowed: f64,
-    /// L1 sensitivity in exact units.
-    pub sensitivity: i64,
-    /// Discrete Laplace scale in exact units.
+    /// ε spent, as opendp's privacy map reports it (pure-DP mechanisms).
+    pub epsilon: Option<f64>,
+    /// ρ spent: opendp's zCDP map, or the pure ε converted by opendp (ε²/2).
+    pub rho: f64,
+    /// The loss the policy allowed (ε for pure DP, ρ for zCDP).
+    pub allowed: f64,
+    /// Sensitivity in exact units, in the mechanism's metric (L1 for discrete Laplace, L2 for
+    /// discrete Gaussian).
+    pub sensitivity: f64,
+    /// Noise scale in exact units (discrete Laplace scale, or discrete Gaussian σ).
     pub noise_scale: f64,
     /// Noise standard deviation in exact units.
     pub noise_sd: f64,
@@ -164,10 +167,12 @@ fn mismatch(message: &str) -> PrivacyError {
 /// the plan's key set.
 ///
 /// Privacy claim: each measure's vector is released by opendp's discrete Laplace mechanism
-/// with scale `sensitivity / ε` (Ghosh, Roughgarden & Sundararajan 2012; Canonne, Kamath &
-/// Steinke 2020), so it is ε-DP with respect to adding or removing one unit of privacy, whose
-/// influence the bounding limits to the sensitivity. The measures compose to the sum of their
-/// ε. The threshold only looks at noisy values, so it is post-processing and costs nothing.
+/// with scale `Δ₁ / ε` (Ghosh, Roughgarden & Sundararajan 2012; Canonne, Kamath & Steinke
+/// 2020), so it is ε-DP, or by opendp's discrete Gaussian mechanism with σ = `Δ₂ / √(2ρ)`
+/// (Canonne, Kamath & Steinke 2020), so it is ρ-zCDP, with respect to adding or removing one
+/// unit of privacy, whose influence the bounding limits to the sensitivity. The measures
+/// compose to the sum of their ε (or ρ). The threshold only looks at noisy values, so it is
+/// post-processing and costs nothing.
 pub fn protect(
     plan: &ReleasePlan,
     table: BoundedTable,
@@ -217,7 +222,8 @@ pub fn protect(
             decimals,
             noise: Some(NoiseInfo {
                 epsilon: m.epsilon,
-                epsilon_allowed: m.epsilon_allowed,
+                rho: m.rho,
+                allowed: m.allowed,
                 sensitivity: m.sensitivity,
                 noise_scale: m.scale,
                 noise_sd: m.noise_sd(),
@@ -533,9 +539,17 @@ impl ProtectedRelease {
     pub fn noise_is_secure(&self) -> bool {
         self.noise_secure
     }
-    /// Total ε (basic composition of the measures).
-    pub fn total_epsilon(&self) -> f64 {
-        self.measures.iter().filter_map(|m| m.noise.as_ref()).map(|n| n.epsilon).sum()
+    /// Total ε (basic composition of the measures); `None` for a zCDP release (or `sdc`).
+    pub fn total_epsilon(&self) -> Option<f64> {
+        let noisy: Vec<&NoiseInfo> = self.measures.iter().filter_map(|m| m.noise.as_ref()).collect();
+        if noisy.is_empty() {
+            return None;
+        }
+        noisy.iter().map(|n| n.epsilon).sum()
+    }
+    /// Total ρ (zCDP composition of the measures, pure-DP ones converted to ε²/2).
+    pub fn total_rho(&self) -> f64 {
+        self.measures.iter().filter_map(|m| m.noise.as_ref()).map(|n| n.rho).sum()
     }
     /// Counts of values by status.
     pub fn status_counts(&self) -> Vec<(CellStatus, u64)> {

@@ -17,7 +17,7 @@ pub mod write;
 
 pub use audit::{audit_release, AuditReport};
 pub use error::PublishError;
-pub use manifest::{BudgetRecord, FileDigest, InputDigest, Manifest, ReasonCount, ReleaseContext};
+pub use manifest::{ApproxDp, BudgetRecord, FileDigest, InputDigest, Manifest, ReasonCount, ReleaseContext};
 pub use verify::{verify_release, VerifyReport};
 pub use write::{failpoint, recover_crashed, write_release, WrittenRelease};
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use cellguard_privacy::{BoundingStats, ProtectedRelease};
+use cellguard_privacy::{BoundingStats, Mechanism, ProtectedRelease};
 
 /// A file and its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,12 +65,28 @@ pub struct BudgetRecord {
     pub entry_seq: u64,
     /// SHA-256 of the entry's line (detects later truncation of the ledger).
     pub entry_sha256: String,
-    /// ε spent by the dataset in the period before this release.
+    /// The budget's unit: `epsilon` (pure ε-DP accounting) or `rho` (zCDP accounting).
+    pub unit: String,
+    /// Spent by the dataset in the period before this release, in `unit`.
     pub spent_before: f64,
-    /// ε spent including this release.
+    /// Spent including this release, in `unit`.
     pub spent_after: f64,
-    /// The period's total.
+    /// The period's total, in `unit`.
     pub total: f64,
+    /// zCDP budgets with a declared δ: the (ε, δ)-DP equivalents, by opendp's conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approx_dp: Option<ApproxDp>,
+}
+
+/// (ε, δ)-DP equivalents of ρ spent, by opendp's zCDP → (ε, δ) conversion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApproxDp {
+    /// The declared δ.
+    pub delta: f64,
+    /// ε at δ of this release alone.
+    pub release_epsilon: f64,
+    /// ε at δ of everything the dataset spent in the period, this release included.
+    pub period_epsilon: f64,
 }
 
 /// What the caller knows that the protected release does not: files and times.
@@ -104,13 +120,19 @@ pub struct MeasureLoss {
     pub measure: String,
     /// Measure kind.
     pub kind: String,
-    /// ε spent, as opendp's privacy map reports it for `sensitivity`.
-    pub epsilon: f64,
-    /// ε the policy allowed.
-    pub epsilon_allowed: f64,
-    /// L1 sensitivity in the measure's units.
+    /// ε spent, as opendp's privacy map reports it for `sensitivity` (pure-DP mechanisms;
+    /// absent for zCDP).
+    pub epsilon: Option<f64>,
+    /// ρ spent: opendp's zCDP map for `sensitivity`, or the pure ε converted (ε²/2).
+    pub rho: f64,
+    /// The loss the policy allowed, in `allowed_unit`.
+    pub allowed: f64,
+    /// `epsilon` or `rho`.
+    pub allowed_unit: String,
+    /// Sensitivity in the measure's units: L1 (discrete Laplace) or L2 (discrete Gaussian).
     pub sensitivity: f64,
-    /// Discrete Laplace scale in the measure's units.
+    /// Noise scale in the measure's units: the discrete Laplace scale or the discrete
+    /// Gaussian σ.
     pub noise_scale: f64,
     /// Noise standard deviation in the measure's units.
     pub noise_sd: f64,
@@ -119,8 +141,8 @@ pub struct MeasureLoss {
     /// Decimal places of the exact integer units the mechanism works in (2: cents).
     pub exact_decimals: u32,
     /// The sensitivity in exact units, as given to opendp's privacy map.
-    pub mechanism_sensitivity: i64,
-    /// The discrete Laplace scale in exact units, as given to opendp.
+    pub mechanism_sensitivity: f64,
+    /// The noise scale in exact units, as given to opendp.
     pub mechanism_scale: f64,
 }
 
@@ -240,8 +262,10 @@ pub struct Manifest {
     pub measures: Vec<MeasureEntry>,
     /// Privacy loss per noisy measure (empty for `sdc`).
     pub privacy_loss: Vec<MeasureLoss>,
-    /// Total ε (basic composition).
-    pub total_epsilon: f64,
+    /// Total ε (basic composition); absent for zCDP and `sdc` releases.
+    pub total_epsilon: Option<f64>,
+    /// Total ρ (zCDP composition; pure-DP measures count ε²/2); absent for `sdc` releases.
+    pub total_rho: Option<f64>,
     /// The ledger entry this release was charged to.
     pub budget: Option<BudgetRecord>,
     /// The noisy threshold rule (`dp`).
@@ -260,12 +284,27 @@ pub struct Manifest {
     pub files: Vec<FileDigest>,
 }
 
+/// How the noise figures and intervals were computed.
+fn accuracy_method(release: &ProtectedRelease) -> String {
+    match release.mechanism() {
+        Some(Mechanism::DiscreteGaussian) => "noise_sd is the discrete Gaussian's exact standard deviation (summed for sigma < 8, sigma itself above); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_gaussian_scale_to_accuracy; for non-negative measures the lower end is cut at 0",
+        _ => "noise_sd = sqrt(2a)/(1-a) with a = exp(-1/scale) (discrete Laplace); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_laplacian_scale_to_accuracy; for non-negative measures the lower end is cut at 0",
+    }
+    .to_string()
+}
+
 /// Describes the noise source.
 pub fn noise_source(release: &ProtectedRelease) -> String {
     if release.sdc().is_some() {
         "none: exact values protected by statistical disclosure control".to_string()
     } else if release.noise_is_secure() {
-        "opendp discrete Laplace sampler (exact, OS-seeded cryptographically secure randomness)".to_string()
+        match release.mechanism() {
+            Some(Mechanism::DiscreteGaussian) => {
+                "opendp discrete Gaussian sampler (exact, OS-seeded cryptographically secure randomness)"
+            }
+            _ => "opendp discrete Laplace sampler (exact, OS-seeded cryptographically secure randomness)",
+        }
+        .to_string()
     } else {
         "FAKE TEST NOISE - NOT PRIVATE - DO NOT PUBLISH".to_string()
     }
@@ -288,11 +327,17 @@ pub fn guarantee_text(release: &ProtectedRelease) -> String {
             s.protection_ratio * 100.0,
         );
     }
-    format!(
-        "{total:.4}-differential privacy (pure, epsilon = {total:.4}) for every {unit}: adding or removing all records of any one {unit} changes the probability of any published output by at most a factor of e^{total:.4} (about {factor:.2}). This holds for the published values and the suppression pattern together. It assumes the bounds in this manifest; the exact processing counts (rows read, rejected, bounded) are not covered.",
-        total = release.total_epsilon(),
-        factor = release.total_epsilon().exp(),
-    )
+    let tail = "This holds for the published values and the suppression pattern together. It assumes the bounds in this manifest; the exact processing counts (rows read, rejected, bounded) are not covered.";
+    match release.total_epsilon() {
+        Some(total) => format!(
+            "{total:.4}-differential privacy (pure, epsilon = {total:.4}) for every {unit}: adding or removing all records of any one {unit} changes the probability of any published output by at most a factor of e^{total:.4} (about {factor:.2}). {tail}",
+            factor = total.exp(),
+        ),
+        None => format!(
+            "{rho:.6}-zero-concentrated differential privacy (rho = {rho:.6}) for every {unit}: the privacy loss of adding or removing all records of any one {unit} has Renyi divergence at most rho * alpha of every order alpha > 1, so it is small on average and in its tails; for any delta it implies (epsilon, delta)-differential privacy (the manifest's budget gives epsilon at the declared delta). {tail}",
+            rho = release.total_rho(),
+        ),
+    }
 }
 
 /// The dimensions' trees with their codes and the `cells.csv` column of each.
@@ -337,7 +382,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
         mechanism: release.mechanism().map_or("none", |m| m.name()).to_string(),
         noise_source: noise_source(release),
         guarantee: guarantee_text(release),
-        accuracy_method: "noise_sd = sqrt(2a)/(1-a) with a = exp(-1/scale) (discrete Laplace); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_laplacian_scale_to_accuracy; for non-negative measures the lower end is cut at 0".to_string(),
+        accuracy_method: accuracy_method(release),
         bounds: BTreeMap::from([
             ("max_cells_per_unit".to_string(), u64::from(bounds.max_cells_per_unit)),
             ("max_records_per_cell".to_string(), u64::from(bounds.max_records_per_cell)),
@@ -360,8 +405,10 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
                 measure: m.name.clone(),
                 kind: m.kind.to_string(),
                 epsilon: n.epsilon,
-                epsilon_allowed: n.epsilon_allowed,
-                sensitivity: n.sensitivity as f64 / unit(m.decimals),
+                rho: n.rho,
+                allowed: n.allowed,
+                allowed_unit: if n.epsilon.is_some() { "epsilon" } else { "rho" }.to_string(),
+                sensitivity: n.sensitivity / unit(m.decimals),
                 noise_scale: n.noise_scale / unit(m.decimals),
                 noise_sd: n.noise_sd / unit(m.decimals),
                 ci95_half_width: n.ci95_half_width as f64 / unit(m.decimals),
@@ -371,6 +418,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             })
             .collect(),
         total_epsilon: release.total_epsilon(),
+        total_rho: release.sdc().is_none().then(|| release.total_rho()),
         budget: ctx.budget.clone(),
         noisy_threshold: release.threshold().map(|(measure, min)| {
             BTreeMap::from([("measure".to_string(), measure.to_string()), ("min".to_string(), min.to_string())])

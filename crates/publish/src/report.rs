@@ -36,23 +36,48 @@ pub fn render(m: &Manifest) -> String {
     }
     if !m.privacy_loss.is_empty() {
         let _ = writeln!(s, "## Privacy loss and accuracy per measure\n");
-        let _ = writeln!(s, "| measure | kind | epsilon | sensitivity | noise sd | 95% interval ± |");
-        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
+        let _ = writeln!(s, "| measure | kind | epsilon | rho | sensitivity | noise sd | 95% interval ± |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|");
         for l in &m.privacy_loss {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.4} | {} | {:.2} | {} |",
-                l.measure, l.kind, l.epsilon, l.sensitivity, l.noise_sd, l.ci95_half_width
+                "| {} | {} | {} | {:.6} | {} | {:.2} | {} |",
+                l.measure,
+                l.kind,
+                l.epsilon.map_or("–".to_string(), |e| format!("{e:.4}")),
+                l.rho,
+                l.sensitivity,
+                l.noise_sd,
+                l.ci95_half_width
             );
         }
-        let _ = writeln!(s, "\nTotal epsilon (the measures add up): **{:.4}**.\n", m.total_epsilon);
+        match (m.total_epsilon, m.total_rho) {
+            (Some(e), Some(r)) => {
+                let _ = writeln!(
+                    s,
+                    "\nTotal epsilon (the measures add up): **{e:.4}**; as zCDP (each measure's ε²/2, added): rho = {r:.6}.\n"
+                );
+            }
+            (None, Some(r)) => {
+                let _ = writeln!(s, "\nTotal rho (zCDP; the measures add up): **{r:.6}**.\n");
+            }
+            _ => {}
+        }
     }
     if let Some(b) = &m.budget {
+        let sym = if b.unit == "rho" { "ρ" } else { "ε" };
         let _ = writeln!(
             s,
-            "Budget: dataset `{}`, period {}: ε spent {:.4} before this release, {:.4} after, of {:.4} (ledger `{}`, entry {}).\n",
+            "Budget: dataset `{}`, period {}: {sym} spent {:.6} before this release, {:.6} after, of {:.6} (ledger `{}`, entry {}).\n",
             b.dataset, b.period, b.spent_before, b.spent_after, b.total, b.ledger, b.entry_seq
         );
+        if let Some(a) = &b.approx_dp {
+            let _ = writeln!(
+                s,
+                "As (ε, δ)-differential privacy at δ = {:e} (opendp's zCDP conversion): this release ε = {:.4}; everything the dataset spent in the period ε = {:.4}.\n",
+                a.delta, a.release_epsilon, a.period_epsilon
+            );
+        }
     }
     let zeroed: Vec<&str> = m.measures.iter().filter(|x| x.negative_as_zero).map(|x| x.name.as_str()).collect();
     if !zeroed.is_empty() {

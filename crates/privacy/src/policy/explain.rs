@@ -24,7 +24,7 @@ pub struct MeasureExplanation {
     pub epsilon: Option<f64>,
     /// ρ spent (zCDP), if noisy.
     pub rho: Option<f64>,
-    /// L1 sensitivity in the measure's units.
+    /// Sensitivity in the measure's units: L1 for discrete Laplace, L2 for discrete Gaussian.
     pub sensitivity: Option<f64>,
     /// Noise standard deviation in the measure's units.
     pub noise_sd: Option<f64>,
@@ -149,9 +149,12 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
             }
         };
         let unit_scale = 10f64.powi(decimals as i32);
-        let calibrated = match (p.mode.is_dp(), p.mechanism, kind, bounds, epsilon) {
-            (true, Some(Mechanism::DiscreteLaplace), Some(kind), Some(b), Some(e)) if e.is_finite() && e > 0.0 => {
-                MeasurePlan::new(m.name(), kind, &b, e).ok()
+        let calibrated = match (p.mode.is_dp(), p.mechanism, kind, bounds, epsilon, rho) {
+            (true, Some(Mechanism::DiscreteLaplace), Some(kind), Some(b), Some(e), _) if e.is_finite() && e > 0.0 => {
+                MeasurePlan::new(m.name(), kind, Mechanism::DiscreteLaplace, &b, 1, e).ok()
+            }
+            (true, Some(Mechanism::DiscreteGaussian), Some(kind), Some(b), _, Some(r)) if r.is_finite() && r > 0.0 => {
+                MeasurePlan::new(m.name(), kind, Mechanism::DiscreteGaussian, &b, 1, r).ok()
             }
             _ => None,
         };
@@ -161,7 +164,7 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
             meaning,
             epsilon,
             rho,
-            sensitivity: calibrated.as_ref().map(|c| c.sensitivity as f64 / unit_scale),
+            sensitivity: calibrated.as_ref().map(|c| c.sensitivity / unit_scale),
             noise_sd: calibrated.as_ref().map(|c| c.noise_sd() / unit_scale),
             ci95_half_width: calibrated.as_ref().map(|c| c.ci95_half_width() as f64 / unit_scale),
         });
@@ -359,13 +362,16 @@ pub fn to_markdown(e: &Explanation) -> String {
     }
     if e.measures.iter().any(|m| m.ci95_half_width.is_some()) {
         let _ = writeln!(s, "\n## Expected error\n");
-        let _ = writeln!(s, "| measure | epsilon | sensitivity | noise sd | 95 % of values within ± |");
+        let _ = writeln!(s, "| measure | privacy loss | sensitivity | noise sd | 95 % of values within ± |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|");
         for m in &e.measures {
-            if let (Some(eps), Some(sens), Some(sd), Some(h)) =
-                (m.epsilon, m.sensitivity, m.noise_sd, m.ci95_half_width)
-            {
-                let _ = writeln!(s, "| `{}` | {} | {} | {:.2} | {} |", m.name, eps, fmt_num(sens), sd, fmt_num(h));
+            let loss = match (m.epsilon, m.rho) {
+                (Some(eps), _) => format!("ε = {eps}"),
+                (None, Some(rho)) => format!("ρ = {rho}"),
+                (None, None) => continue,
+            };
+            if let (Some(sens), Some(sd), Some(h)) = (m.sensitivity, m.noise_sd, m.ci95_half_width) {
+                let _ = writeln!(s, "| `{}` | {loss} | {} | {:.2} | {} |", m.name, fmt_num(sens), sd, fmt_num(h));
             }
         }
         let _ = writeln!(s, "\nThe error is the same for every cell, large or small: it matters most for small cells.");

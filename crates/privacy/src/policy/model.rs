@@ -464,11 +464,13 @@ impl GuaranteeMode {
 pub enum Mechanism {
     /// Discrete Laplace (geometric) noise on integers; pure ε-DP. Budget per measure: `epsilon`.
     DiscreteLaplace,
-    /// Laplace noise; pure ε-DP. Budget per measure: `epsilon`. Not supported yet.
+    /// Laplace noise on real numbers; pure ε-DP. Not offered: values are integers in exact
+    /// units, for which `discrete-laplace` is the exact mechanism.
     Laplace,
-    /// Gaussian noise; ρ-zCDP. Budget per measure: `rho`. Not supported yet.
+    /// Gaussian noise on real numbers; ρ-zCDP. Not offered: use `discrete-gaussian`.
     Gaussian,
-    /// Discrete Gaussian noise on integers; ρ-zCDP. Budget per measure: `rho`. Not supported yet.
+    /// Discrete Gaussian noise on integers; ρ-zCDP (Canonne, Kamath & Steinke 2020). Budget
+    /// per measure: `rho`; the dataset's budget must be `total_rho`.
     DiscreteGaussian,
 }
 
@@ -538,12 +540,15 @@ pub struct BudgetSection {
     pub dataset: String,
     /// The budget period, a calendar year. Example: `period = "2025"`
     pub period: String,
-    /// Total ε the dataset may spend in the period (pure-DP accounting). Example: `total_epsilon = 4.0`
+    /// Total ε the dataset may spend in the period (pure-DP accounting: the releases' ε add).
+    /// Give this or `total_rho`. Example: `total_epsilon = 4.0`
     pub total_epsilon: Option<f64>,
-    /// Total ρ the dataset may spend in the period (zCDP accounting). Not supported yet.
+    /// Total ρ the dataset may spend in the period (zCDP accounting: the releases' ρ add, and a
+    /// pure-DP release counts ε²/2 per measure). Needed by `discrete-gaussian`.
     /// Example: `total_rho = 0.5`
     pub total_rho: Option<f64>,
-    /// δ for reporting (ε, δ) from ρ. Not supported yet. Example: `delta = 1e-9`
+    /// δ at which the (ε, δ)-DP equivalent of the ρ spent is reported (opendp's conversion);
+    /// only with `total_rho`. Example: `delta = 1e-9`
     pub delta: Option<f64>,
 }
 

@@ -634,13 +634,16 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
             }
             MeasureSection::Mean { .. } => None,
         };
-        if let (Some(kind), Some(bounds), Some(Mechanism::DiscreteLaplace), Some(eps)) =
-            (kind, bounds, mechanism, epsilon)
-        {
-            if eps.is_finite() && eps > 0.0 {
-                match MeasurePlan::new(m.name(), kind, &bounds, eps) {
+        let loss = match mechanism {
+            Some(Mechanism::DiscreteLaplace) => epsilon.map(|e| (e, "epsilon")),
+            Some(Mechanism::DiscreteGaussian) => rho.map(|r| (r, "rho")),
+            _ => None,
+        };
+        if let (Some(kind), Some(bounds), Some(mech), Some((allowed, field))) = (kind, bounds, mechanism, loss) {
+            if allowed.is_finite() && allowed > 0.0 {
+                match MeasurePlan::new(m.name(), kind, mech, &bounds, 1, allowed) {
                     Ok(plan) => measures.push(plan),
-                    Err(e) => ctx.invalid(&at("epsilon"), e.to_string()),
+                    Err(e) => ctx.invalid(&at(field), e.to_string()),
                 }
             }
         }
@@ -878,23 +881,53 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
             if b.period.trim().is_empty() || b.period.len() > 32 {
                 ctx.invalid("budget.period", "name the budget period, for example \"2025\"");
             }
-            if b.total_rho.is_some() {
-                ctx.unsupported("budget.total_rho", "zCDP budgets are not supported yet; use `total_epsilon`");
-            }
-            if b.delta.is_some() {
-                ctx.unsupported("budget.delta", "(ε, δ) reporting is not supported yet");
-            }
-            match b.total_epsilon {
-                Some(t) if t.is_finite() && t > 0.0 => {
+            let zcdp_mechanism = mechanism.is_some_and(Mechanism::is_zcdp);
+            let total = match (b.total_epsilon, b.total_rho) {
+                (Some(_), Some(_)) => {
+                    ctx.invalid("budget.total_rho", "state one budget: `total_epsilon` (pure ε-DP) or `total_rho` (zCDP)");
+                    None
+                }
+                (None, None) => {
+                    ctx.invalid(
+                        "budget.total_epsilon",
+                        "missing: state the dataset's total for the period, `total_epsilon` (pure ε-DP) or `total_rho` (zCDP)",
+                    );
+                    None
+                }
+                (Some(_), None) if zcdp_mechanism => {
+                    ctx.invalid(
+                        "budget.total_epsilon",
+                        "a zCDP mechanism spends ρ, which has no pure ε: budget the dataset in `total_rho` (pure-DP releases then count ε²/2)",
+                    );
+                    None
+                }
+                (Some(t), None) => Some((crate::plan::Accounting::PureDp, t, "budget.total_epsilon")),
+                (None, Some(t)) => Some((crate::plan::Accounting::Zcdp, t, "budget.total_rho")),
+            };
+            let delta = match b.delta {
+                Some(d) if !(d > 0.0 && d < 1.0) => {
+                    ctx.invalid("budget.delta", "must be a number between 0 and 1 (exclusive)");
+                    None
+                }
+                Some(_) if b.total_rho.is_none() => {
+                    ctx.invalid("budget.delta", "reports (ε, δ) for zCDP spend: it needs `total_rho`");
+                    None
+                }
+                d => d,
+            };
+            match total {
+                Some((accounting, t, _)) if t.is_finite() && t > 0.0 => {
                     budget = Some(crate::plan::BudgetPlan {
                         ledger: ctx.resolve(&b.ledger),
                         dataset: b.dataset.clone(),
                         period: b.period.clone(),
-                        total_epsilon: t,
+                        accounting,
+                        total: t,
+                        delta,
                     })
                 }
-                Some(_) => ctx.invalid("budget.total_epsilon", "must be a positive, finite number"),
-                None => ctx.invalid("budget.total_epsilon", "missing: state the dataset's total ε for the period"),
+                Some((_, _, field)) => ctx.invalid(field, "must be a positive, finite number"),
+                None => {}
             }
         }
     }
@@ -946,10 +979,13 @@ fn check_protection_fields(ctx: &mut Ctx<'_>, file: &PolicyFile) {
                 "protection.mechanism",
                 "missing: `dp` modes must name the noise mechanism (there is no default)",
             ),
-            Some(Mechanism::DiscreteLaplace) => {}
+            Some(Mechanism::DiscreteLaplace | Mechanism::DiscreteGaussian) => {}
             Some(m) => ctx.unsupported(
                 "protection.mechanism",
-                format!("`{}` is not supported yet; use `discrete-laplace`", m.name()),
+                format!(
+                    "`{}` (on real numbers) is not offered: every value is an integer in exact units, for which `discrete-laplace` (ε-DP) and `discrete-gaussian` (ρ-zCDP) are the exact mechanisms",
+                    m.name()
+                ),
             ),
         }
         if p.noisy_threshold.is_none() {
