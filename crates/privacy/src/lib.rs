@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod bounding;
+pub mod consistent;
 pub mod error;
 pub mod keys;
 pub mod ledger;

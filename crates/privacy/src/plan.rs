@@ -371,6 +371,8 @@ pub struct ReleasePlan {
     pub threshold: Option<NoisyThreshold>,
     /// Whether negative noisy values of non-negative measures are published as 0.
     pub negative_as_zero: bool,
+    /// Margins of a `dp` release.
+    pub dp_margins: Option<DpMargins>,
     /// The SDC rules and measures (`sdc` mode); `measures` is then empty.
     pub sdc: Option<SdcPlan>,
     /// The dataset's budget (required in `dp` mode).
@@ -436,6 +438,17 @@ pub struct Margins {
     pub code_parents: bool,
     /// A total over a code list.
     pub code_total: bool,
+}
+
+/// The margins of a `dp` release: noisy totals, optionally made consistent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpMargins {
+    /// The margins.
+    pub margins: Margins,
+    /// Whether the noisy cube is made consistent by least squares.
+    pub consistent: bool,
+    /// The most cube cells one inner cell is added into (multiplies the sensitivity).
+    pub fanout: u64,
 }
 
 /// An `sdc` release: exact values, primary and secondary suppression, audited.

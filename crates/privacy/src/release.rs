@@ -2,13 +2,16 @@
 //! `cellguard-publish` accepts. Its fields are private and it has no public constructor, so a
 //! raw table cannot be published by construction.
 
+use crate::consistent::{self, Axis};
 use crate::error::{PrivacyError, PrivacyErrorKind};
-use crate::keys::ReleaseKeys;
+use crate::keys::{KeyDimension, ReleaseKeys};
 use crate::noise::NoiseSource;
+use crate::plan::MeasurePlan;
 use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan};
 use crate::policy::{GuaranteeMode, Mechanism, UnitOfPrivacy};
 use crate::sdc::hier::{DimTree, Relation};
 use crate::sdc::suppress::Secondary;
+use crate::sdc::tabulate::dimension_with_margins;
 use crate::sdc::{
     primary_suppression, secondary_suppression, zero_full_suppression, Cubes, MeasureTable, SdcStatus, SdcTable,
     SumWithTop,
@@ -71,8 +74,11 @@ pub struct MeasureInfo {
     pub name: String,
     /// Kind (`count-units`, `count-records`, `sum`).
     pub kind: &'static str,
-    /// Decimal places of values (2 for euros in cents).
+    /// Decimal places of the exact units the mechanism works in (2 for euros in cents).
     pub decimals: u32,
+    /// Further decimal places of published values beyond the exact units (2 for the counts
+    /// of a consistent release, else 0): a value `v` means `v · 10^-(decimals + precision)`.
+    pub precision: u32,
     /// The noise of a `dp` release; `None` for exact (`sdc`) values.
     pub noise: Option<NoiseInfo>,
     /// Whether true values are known to be non-negative (the interval is cut at 0).
@@ -146,6 +152,9 @@ pub struct ProtectedRelease {
     keys: ReleaseKeys,
     measures: Vec<MeasureInfo>,
     values: Vec<Vec<Option<i64>>>,
+    /// Per measure, when the noise differs by cell (consistent totals): each cell's noise
+    /// standard deviation in exact units and 95 % half-width in published units.
+    cell_noise: Vec<Option<Vec<(f64, i64)>>>,
     status: Vec<Vec<CellStatus>>,
     threshold: Option<(String, i64)>,
     sdc: Option<SdcSummary>,
@@ -188,10 +197,23 @@ pub fn protect(
     let Some(threshold) = plan.threshold else {
         return Err(mismatch("the plan has no noisy threshold (not a dp plan)"));
     };
+    // With margins, each measure's released vector is the whole cube (inner cells and every
+    // total), whose sensitivity the plan multiplied by the fan-out.
+    let cube = plan.dp_margins.as_ref().map(|dm| {
+        let (trees, keys): (Vec<DimTree>, Vec<KeyDimension>) = plan
+            .dimension_names
+            .iter()
+            .zip(&plan.mapper.dimensions)
+            .map(|(name, spec)| dimension_with_margins(name, spec, &dm.margins))
+            .unzip();
+        let axes: Vec<Axis> = trees.iter().map(Axis::new).collect();
+        (trees, keys, axes, dm.consistent)
+    });
     let mut noisy: Vec<Vec<i64>> = Vec::with_capacity(plan.measures.len());
     let mut infos = Vec::with_capacity(plan.measures.len());
+    let mut cell_noise = Vec::with_capacity(plan.measures.len());
     for m in &plan.measures {
-        let (exact, decimals, kind, non_negative): (Vec<i64>, u32, &'static str, bool) = match m.kind {
+        let (inner, decimals, kind, non_negative): (Vec<i64>, u32, &'static str, bool) = match m.kind {
             MeasureKind::CountUnits => (table.units().iter().map(|v| *v as i64).collect(), 0, "count-units", true),
             MeasureKind::CountRecords => {
                 (table.records().iter().map(|v| *v as i64).collect(), 0, "count-records", true)
@@ -204,15 +226,33 @@ pub fn protect(
                 (table.sums(value_slot).to_vec(), scale, "sum", lower >= 0)
             }
         };
+        let exact = match &cube {
+            Some((_, _, axes, _)) => consistent::aggregate(axes, &inner),
+            None => inner,
+        };
         let mut out = noise.perturb(m, &exact)?;
         if out.len() != exact.len() {
             return Err(PrivacyError::mechanism(&m.name, "the noise source returned a vector of the wrong length"));
         }
         // Post-processing of the noisy values only: no privacy cost.
         let negative_as_zero = plan.negative_as_zero && non_negative;
-        if negative_as_zero {
-            for v in &mut out {
-                *v = (*v).max(0);
+        let mut precision = 0;
+        match &cube {
+            Some((_, _, axes, true)) => {
+                // Counts get two decimals so that rounding the fitted cells moves no total
+                // by more than a hundredth per inner cell; sums are already in cents.
+                precision = if decimals == 0 { 2 } else { 0 };
+                let (fitted, per_cell) = consistent_values(m, axes, &out, negative_as_zero, precision);
+                out = fitted;
+                cell_noise.push(Some(per_cell));
+            }
+            _ => {
+                if negative_as_zero {
+                    for v in &mut out {
+                        *v = (*v).max(0);
+                    }
+                }
+                cell_noise.push(None);
             }
         }
         noisy.push(out);
@@ -220,6 +260,7 @@ pub fn protect(
             name: m.name.clone(),
             kind,
             decimals,
+            precision,
             noise: Some(NoiseInfo {
                 epsilon: m.epsilon,
                 rho: m.rho,
@@ -234,28 +275,88 @@ pub fn protect(
         });
     }
     let gate = &noisy[threshold.measure];
-    let cell_status: Vec<CellStatus> = gate
-        .iter()
-        .map(|v| if *v < threshold.min { CellStatus::SuppressedNoisyThreshold } else { CellStatus::Published })
-        .collect();
+    let min = threshold.min.saturating_mul(10i64.pow(infos[threshold.measure].precision));
+    let cell_status: Vec<CellStatus> =
+        gate.iter()
+            // `min = 0` suppresses nothing, negative noisy counts included.
+            .map(|v| {
+                if threshold.min > 0 && *v < min {
+                    CellStatus::SuppressedNoisyThreshold
+                } else {
+                    CellStatus::Published
+                }
+            })
+            .collect();
     let values = published_only(noisy, &cell_status);
+    let (keys, trees) = match cube {
+        Some((trees, keys, _, _)) => (ReleaseKeys::from_dimensions(keys), Some(trees)),
+        None => (ReleaseKeys::new(&plan.dimension_names, &plan.mapper.dimensions), None),
+    };
     Ok(ProtectedRelease {
         name: plan.name.clone(),
         description: plan.description.clone(),
         unit_of_privacy: plan.unit_of_privacy,
         mode: plan.mode,
         mechanism: plan.mechanism,
-        keys: ReleaseKeys::new(&plan.dimension_names, &plan.mapper.dimensions),
+        keys,
         measures: infos,
         status: vec![cell_status; plan.measures.len()],
         values,
+        cell_noise,
         threshold: Some((plan.measures[threshold.measure].name.clone(), threshold.min)),
         sdc: None,
-        trees: None,
+        trees,
         bounds: plan.bounds,
         bounding: table.stats(),
         noise_secure: noise.is_secure(),
     })
+}
+
+/// The consistent cube from a noisy one: the least-squares fit of the inner cells (cut at 0
+/// if asked), rounded to `10^-precision` exact units, and every total as the sum of its
+/// rounded parts — so the published values add up exactly. Returns the values (in units of
+/// `10^-precision` exact units) and, per cell, the standard deviation of its error in exact
+/// units and the half-width of its 95 % interval in published units.
+///
+/// The error of a fitted cell is a fixed linear combination of the cube's independent noises,
+/// with variance `σ²·f` (`f` from [`consistent::variance_factors`]), plus the rounding of the
+/// `c` inner cells it adds up (each within half a published unit: variance `c/12` units²,
+/// treated as independent). The interval is `z` standard deviations: `z = 1.96` for the
+/// discrete Gaussian (a sum of Gaussians is Gaussian), and for discrete Laplace noise the
+/// ratio of a single Laplace variable's 95 % point to its standard deviation, `ln(20)/√2 ≈
+/// 2.118`, since a weighted sum of Laplace variables has lighter tails than one of them; a
+/// statistical test checks the coverage.
+fn consistent_values(
+    m: &MeasurePlan,
+    axes: &[Axis],
+    noisy: &[i64],
+    negative_as_zero: bool,
+    precision: u32,
+) -> (Vec<i64>, Vec<(f64, i64)>) {
+    let unit = 10f64.powi(precision as i32);
+    let mut fit = consistent::least_squares(axes, noisy);
+    if negative_as_zero {
+        for v in &mut fit {
+            *v = v.max(0.0);
+        }
+    }
+    let rounded: Vec<i64> = fit.iter().map(|v| (v * unit).round() as i64).collect();
+    let values = consistent::aggregate(axes, &rounded);
+    let z = match m.mechanism {
+        Mechanism::DiscreteGaussian => 1.959_963_984_540_054,
+        _ => 20f64.ln() / std::f64::consts::SQRT_2,
+    };
+    let sd = m.noise_sd();
+    let per_cell = consistent::variance_factors(axes)
+        .iter()
+        .zip(consistent::leaf_counts(axes))
+        .map(|(f, c)| {
+            let var_published = sd * sd * f * unit * unit + c as f64 / 12.0 * f64::from(u8::from(precision > 0));
+            let sd_published = var_published.sqrt();
+            (sd_published / unit, (z * sd_published).ceil() as i64)
+        })
+        .collect();
+    (values, per_cell)
 }
 
 /// Keeps each measure's values of published cells; suppressed cells become `None`, so no
@@ -419,6 +520,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
                 name: name.clone(),
                 kind: kind_name,
                 decimals,
+                precision: 0,
                 noise: None,
                 non_negative,
                 negative_as_zero: false,
@@ -445,6 +547,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         measures: infos,
         status: vec![status; sdc.measures.len()],
         values: published,
+        cell_noise: Vec::new(),
         threshold: None,
         sdc: Some(SdcSummary {
             min_units: sdc.rules.min_units,
@@ -506,6 +609,15 @@ impl ProtectedRelease {
     /// The published value of measure `m` in `cell`, `None` when suppressed.
     pub fn value(&self, m: usize, cell: usize) -> Option<i64> {
         self.values[m][cell]
+    }
+    /// The noise standard deviation (exact units) and 95 % half-width (published units) of
+    /// measure `m` in `cell`, when they differ from the measure's own (consistent totals).
+    pub fn cell_noise(&self, m: usize, cell: usize) -> Option<(f64, i64)> {
+        self.cell_noise.get(m)?.as_ref().map(|v| v[cell])
+    }
+    /// Whether the release's noisy totals were made consistent.
+    pub fn is_consistent(&self) -> bool {
+        self.cell_noise.iter().any(Option::is_some)
     }
     /// The status of measure `m` in `cell`.
     pub fn status(&self, m: usize, cell: usize) -> CellStatus {

@@ -92,23 +92,25 @@ pub fn write_cells<W: std::io::Write>(release: &ProtectedRelease, out: W) -> csv
             }
             row.push(info.name.clone());
             let status = release.status(m, cell);
+            let places = info.decimals + info.precision;
             match (status, release.value(m, cell), &info.noise) {
                 (CellStatus::Published, Some(v), Some(noise)) => {
-                    let h = noise.ci95_half_width;
+                    // Consistent totals: each cell has its own error; otherwise the measure's.
+                    let (sd, h) = release.cell_noise(m, cell).unwrap_or((noise.noise_sd, noise.ci95_half_width));
                     let mut low = v.saturating_sub(h);
                     if info.non_negative {
                         low = low.max(0);
                     }
-                    row.push(format_fixed(v, info.decimals));
+                    row.push(format_fixed(v, places));
                     row.push(status.code().to_string());
                     row.push(format_param(noise.noise_scale, info.decimals));
-                    row.push(format_param(noise.noise_sd, info.decimals));
-                    row.push(format_fixed(low, info.decimals));
-                    row.push(format_fixed(v.saturating_add(h), info.decimals));
+                    row.push(format_param(sd, info.decimals));
+                    row.push(format_fixed(low, places));
+                    row.push(format_fixed(v.saturating_add(h), places));
                 }
                 (CellStatus::Published, Some(v), None) => {
                     // An exact (SDC) value: no noise, no interval.
-                    row.push(format_fixed(v, info.decimals));
+                    row.push(format_fixed(v, places));
                     row.push(status.code().to_string());
                     for _ in 0..4 {
                         row.push(String::new());

@@ -156,7 +156,8 @@ pub struct MeasureEntry {
     /// Decimal places of its values.
     pub decimals: u32,
     /// Whether negative noisy values were published as 0 (post-processing; biases small
-    /// values upwards, see docs/privacy.md).
+    /// values upwards, see docs/privacy.md). With consistent totals, the fitted inner cells
+    /// are cut at 0 before the totals are summed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub negative_as_zero: bool,
 }
@@ -266,6 +267,10 @@ pub struct Manifest {
     pub total_epsilon: Option<f64>,
     /// Total ρ (zCDP composition; pure-DP measures count ε²/2); absent for `sdc` releases.
     pub total_rho: Option<f64>,
+    /// Whether the noisy cells at every level were made consistent by least squares (`dp`
+    /// with margins): published totals equal the sums of their published parts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub consistent_totals: bool,
     /// The ledger entry this release was charged to.
     pub budget: Option<BudgetRecord>,
     /// The noisy threshold rule (`dp`).
@@ -286,6 +291,9 @@ pub struct Manifest {
 
 /// How the noise figures and intervals were computed.
 fn accuracy_method(release: &ProtectedRelease) -> String {
+    if release.is_consistent() {
+        return "consistent totals: the noisy cube (inner cells and every total, each with the measure's noise) is fitted by least squares (ordinary = weighted, the variances being equal), applied one dimension at a time; published totals are the sums of the fitted inner cells, rounded to 0.01 for counts. Each cell's noise_sd is sqrt(sigma^2 * prod_d hat_d + c/12 * 0.01^2) with hat_d the diagonal of the dimension's hat matrix and c the inner cells it adds up (rounding); its 95% interval is value +/- z * noise_sd rounded up, z = 1.96 (discrete Gaussian) or ln(20)/sqrt(2) = 2.118 (discrete Laplace: the 95% point of one Laplace variable, whose tails a weighted sum of them does not exceed); for non-negative measures the lower end is cut at 0".to_string();
+    }
     match release.mechanism() {
         Some(Mechanism::DiscreteGaussian) => "noise_sd is the discrete Gaussian's exact standard deviation (summed for sigma < 8, sigma itself above); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_gaussian_scale_to_accuracy; for non-negative measures the lower end is cut at 0",
         _ => "noise_sd = sqrt(2a)/(1-a) with a = exp(-1/scale) (discrete Laplace); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_laplacian_scale_to_accuracy; for non-negative measures the lower end is cut at 0",
@@ -393,7 +401,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             .map(|m| MeasureEntry {
                 name: m.name.clone(),
                 kind: m.kind.to_string(),
-                decimals: m.decimals,
+                decimals: m.decimals + m.precision,
                 negative_as_zero: m.negative_as_zero,
             })
             .collect(),
@@ -419,6 +427,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             .collect(),
         total_epsilon: release.total_epsilon(),
         total_rho: release.sdc().is_none().then(|| release.total_rho()),
+        consistent_totals: release.is_consistent(),
         budget: ctx.budget.clone(),
         noisy_threshold: release.threshold().map(|(measure, min)| {
             BTreeMap::from([("measure".to_string(), measure.to_string()), ("min".to_string(), min.to_string())])

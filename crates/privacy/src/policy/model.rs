@@ -344,6 +344,15 @@ pub struct ProtectionSection {
     /// It biases small values upwards: a true 0 is published as `E[max(0, Z)]` on average
     /// instead of 0. Omitted: `false`. Example: `negative_as_zero = true`
     pub negative_as_zero: Option<bool>,
+    /// Whether the noisy cells of a `dp` release with `[margins]` are made consistent, so that
+    /// published sub-areas add up to their district, districts to the city, age bands to the
+    /// all-ages row and periods to the year, exactly. Every cell, inner or total, gets the
+    /// measure's noise; the release then publishes the least-squares fit of the inner cells to
+    /// all of them, and every total as the sum of its fitted parts (post-processing: no privacy
+    /// cost, and lower error at every level). Counts are then published with 2 decimals. A
+    /// margin of a `count-units` measure counts unit-cells (a person in two quarters counts twice
+    /// in the year). Omitted: `false` (independent noisy totals). Example: `consistent_totals = true`
+    pub consistent_totals: Option<bool>,
     /// The minimum number of contributing units (true count) per published cell; required in
     /// `sdc` and `dp+sdc` modes. Example: `min_units_per_cell = 5`
     pub min_units_per_cell: Option<u64>,

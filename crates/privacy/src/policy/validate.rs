@@ -291,8 +291,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
     if !valid_name(&file.name) {
         ctx.invalid("name", "use 1-64 letters, digits, `-` or `_`");
     }
-    let margins_unsupported = file.margins.is_some() && file.protection.mode == GuaranteeMode::Dp;
-    for (section, present) in [("rounding", file.rounding.is_some()), ("margins", margins_unsupported)] {
+    for (section, present) in [("rounding", file.rounding.is_some())] {
         if present {
             ctx.unsupported(section, format!("the `[{section}]` section is not supported yet; remove it"));
         }
@@ -519,6 +518,63 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         );
     }
 
+    // Margins (totals released next to the inner cells).
+    let margins = file.margins.as_ref().map(|m| Margins {
+        area_levels: m
+            .area_levels
+            .iter()
+            .map(|l| match l {
+                AreaLevelName::Subarea => AreaLevel::Subarea,
+                AreaLevelName::District => AreaLevel::District,
+                AreaLevelName::MajorDistrict => AreaLevel::MajorDistrict,
+                AreaLevelName::City => AreaLevel::City,
+            })
+            .collect(),
+        age_total: m.age_total,
+        period_total: m.period_total,
+        code_parents: m.code_parents,
+        code_total: m.code_total,
+    });
+    if let Some(m) = &file.margins {
+        if m.code_parents {
+            let has_parents = dimensions
+                .iter()
+                .any(|d| matches!(d, DimensionSpec::CodeList { codes, .. } if codes.parents().is_some()));
+            if !has_parents {
+                ctx.invalid("margins.code_parents", "needs a code-list dimension whose file declares a parent level (`code,name,<level>_code,<level>_name`)");
+            }
+        }
+        if (m.code_parents || m.code_total) && !dimensions.iter().any(|d| matches!(d, DimensionSpec::CodeList { .. })) {
+            ctx.invalid("margins", "code-list margins need a code-list dimension");
+        }
+    }
+    // In `dp` mode, every margin cell is noisy too: one unit's cells are added into up to
+    // `fanout` cells of the cube, which multiplies the sensitivity.
+    let dp_margins = match (&margins, mode) {
+        (Some(m), GuaranteeMode::Dp) => {
+            let trees: Vec<crate::sdc::hier::DimTree> = dimension_names
+                .iter()
+                .zip(&dimensions)
+                .map(|(name, spec)| crate::sdc::tabulate::dimension_with_margins(name, spec, m).0)
+                .collect();
+            Some(crate::plan::DpMargins {
+                margins: m.clone(),
+                consistent: protection.consistent_totals.unwrap_or(false),
+                fanout: crate::consistent::fanout(&trees),
+            })
+        }
+        _ => {
+            if protection.consistent_totals == Some(true) {
+                ctx.invalid(
+                    "protection.consistent_totals",
+                    "needs a `dp` release with `[margins]`: there are no noisy totals to reconcile",
+                );
+            }
+            None
+        }
+    };
+    let fanout = dp_margins.as_ref().map_or(1, |d| d.fanout);
+
     // Measures.
     if file.measures.is_empty() {
         ctx.invalid("measures", "declare at least one measure");
@@ -641,7 +697,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         };
         if let (Some(kind), Some(bounds), Some(mech), Some((allowed, field))) = (kind, bounds, mechanism, loss) {
             if allowed.is_finite() && allowed > 0.0 {
-                match MeasurePlan::new(m.name(), kind, mech, &bounds, 1, allowed) {
+                match MeasurePlan::new(m.name(), kind, mech, &bounds, fanout, allowed) {
                     Ok(plan) => measures.push(plan),
                     Err(e) => ctx.invalid(&at(field), e.to_string()),
                 }
@@ -789,37 +845,6 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
             }
             (None, false) => 0.0,
         };
-        let margins = file.margins.as_ref().map(|m| Margins {
-            area_levels: m
-                .area_levels
-                .iter()
-                .map(|l| match l {
-                    AreaLevelName::Subarea => AreaLevel::Subarea,
-                    AreaLevelName::District => AreaLevel::District,
-                    AreaLevelName::MajorDistrict => AreaLevel::MajorDistrict,
-                    AreaLevelName::City => AreaLevel::City,
-                })
-                .collect(),
-            age_total: m.age_total,
-            period_total: m.period_total,
-            code_parents: m.code_parents,
-            code_total: m.code_total,
-        });
-        if let Some(m) = &file.margins {
-            if m.code_parents {
-                let has_parents = dimensions
-                    .iter()
-                    .any(|d| matches!(d, DimensionSpec::CodeList { codes, .. } if codes.parents().is_some()));
-                if !has_parents {
-                    ctx.invalid("margins.code_parents", "needs a code-list dimension whose file declares a parent level (`code,name,<level>_code,<level>_name`)");
-                }
-            }
-            if (m.code_parents || m.code_total)
-                && !dimensions.iter().any(|d| matches!(d, DimensionSpec::CodeList { .. }))
-            {
-                ctx.invalid("margins", "code-list margins need a code-list dimension");
-            }
-        }
         // The 0 % / 100 % rule, along dimensions that have a total.
         let mut zero_full = None;
         if let Some(z) = &protection.zero_full {
@@ -860,7 +885,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
             },
             secondary,
             protection: crate::sdc::Protection { ratio, min_width: 1.0 },
-            margins: margins.unwrap_or_default(),
+            margins: margins.clone().unwrap_or_default(),
             publish_reasons: protection.publish_suppression_reasons.unwrap_or(false),
             zero_full,
         });
@@ -961,6 +986,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
         bounds,
         measures,
         negative_as_zero: protection.negative_as_zero.unwrap_or(false),
+        dp_margins,
         mode,
         mechanism,
         threshold,

@@ -48,7 +48,7 @@ impl SdcTable {
 }
 
 /// One dimension with its margin nodes: the tree, the labels, and each inner member's node.
-fn dimension_with_margins(name: &str, spec: &DimensionSpec, margins: &Margins) -> (DimTree, KeyDimension) {
+pub(crate) fn dimension_with_margins(name: &str, spec: &DimensionSpec, margins: &Margins) -> (DimTree, KeyDimension) {
     let plain = KeyMember::plain;
     let inner = crate::keys::ReleaseKeys::new(&[name.to_string()], std::slice::from_ref(spec)).dimensions()[0].clone();
     let n = inner.members.len();
