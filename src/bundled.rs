@@ -15,6 +15,10 @@ pub const FILES: &[BundledFile] = &[
         path: "payment-defaults-quarterly.toml",
         content: include_str!("../policies/payment-defaults-quarterly.toml"),
     },
+    BundledFile {
+        path: "payment-defaults-quarterly-consistent.toml",
+        content: include_str!("../policies/payment-defaults-quarterly-consistent.toml"),
+    },
     BundledFile { path: "youth-chat-quarterly.toml", content: include_str!("../policies/youth-chat-quarterly.toml") },
     BundledFile {
         path: "sports-licences-yearly.toml",

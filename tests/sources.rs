@@ -422,9 +422,10 @@ fn demo_releases_every_bundled_source() {
     let out = ws.run_env(&["demo", "--dir", "demo", "--rows", "3000"], &[]);
     out.expect_code(0);
     let lines: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("  ")).collect();
-    assert_eq!(lines.len(), 6, "{}", out.stdout);
+    assert_eq!(lines.len(), 7, "{}", out.stdout);
     for name in [
         "payment-defaults-quarterly",
+        "payment-defaults-quarterly-consistent",
         "youth-chat-quarterly",
         "sports-licences-yearly",
         "food-cards-quarterly",

@@ -74,7 +74,12 @@ fn dry_run(args: &RunArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::from(cellguard::pipeline::PipelineError::Privacy(e)))?;
     let plan = cellguard_privacy::load_policy(&args.policy, Some(&baseline))
         .map_err(|e| CliError::from(cellguard::pipeline::PipelineError::Privacy(e)))?;
-    say(&format!("release `{}`: {} cells, unit of privacy {}", plan.name, plan.n_cells(), plan.unit_of_privacy.name()));
+    say(&format!(
+        "release `{}`: {} cells, unit of privacy {}",
+        plan.name,
+        plan.n_output_cells(),
+        plan.unit_of_privacy.name()
+    ));
     say("| measure | epsilon | rho | sensitivity | noise sd | 95% of values within ± |");
     say("|---|---:|---:|---:|---:|---:|");
     for m in &plan.measures {

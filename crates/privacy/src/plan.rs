@@ -478,6 +478,19 @@ impl ReleasePlan {
         self.mapper.dimensions.iter().map(|d| d.len()).product()
     }
 
+    /// Number of released cells: the inner cells, and with `dp` margins every total too.
+    pub fn n_output_cells(&self) -> usize {
+        match &self.dp_margins {
+            Some(dm) => self
+                .dimension_names
+                .iter()
+                .zip(&self.mapper.dimensions)
+                .map(|(name, spec)| crate::sdc::tabulate::dimension_with_margins(name, spec, &dm.margins).0.len())
+                .product(),
+            None => self.n_cells(),
+        }
+    }
+
     /// Every measure's name and kind, in output order, whatever the mode.
     pub fn measure_kinds(&self) -> Vec<(String, MeasureKind)> {
         match &self.sdc {

@@ -48,6 +48,8 @@ pub struct Explanation {
     pub dimensions: Vec<String>,
     /// Number of released cells (when the classifications could be read).
     pub n_cells: Option<u64>,
+    /// Whether noisy totals are made consistent (`dp` with margins).
+    pub consistent_totals: bool,
     /// The measures.
     pub measures: Vec<MeasureExplanation>,
     /// The guarantee in words.
@@ -113,7 +115,7 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
         max_cells_per_unit: b.max_cells_per_unit,
         max_records_per_cell: b.max_records_per_cell,
     });
-    let n_cells = check.plan.as_ref().map(|plan| plan.n_cells() as u64).or_else(|| crate_cells(file, check));
+    let n_cells = check.plan.as_ref().map(|plan| plan.n_output_cells() as u64).or_else(|| crate_cells(file, check));
     let mut measures = Vec::new();
     for m in &file.measures {
         let (epsilon, rho) = m.budget();
@@ -149,7 +151,10 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
             }
         };
         let unit_scale = 10f64.powi(decimals as i32);
-        let calibrated = match (p.mode.is_dp(), p.mechanism, kind, bounds, epsilon, rho) {
+        // The resolved plan's calibration (it knows the margins' fan-out); without one, the
+        // policy's own numbers.
+        let resolved = check.plan.as_ref().and_then(|plan| plan.measures.iter().find(|x| x.name == m.name()).cloned());
+        let calibrated = resolved.or_else(|| match (p.mode.is_dp(), p.mechanism, kind, bounds, epsilon, rho) {
             (true, Some(Mechanism::DiscreteLaplace), Some(kind), Some(b), Some(e), _) if e.is_finite() && e > 0.0 => {
                 MeasurePlan::new(m.name(), kind, Mechanism::DiscreteLaplace, &b, 1, e).ok()
             }
@@ -157,7 +162,7 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
                 MeasurePlan::new(m.name(), kind, Mechanism::DiscreteGaussian, &b, 1, r).ok()
             }
             _ => None,
-        };
+        });
         measures.push(MeasureExplanation {
             name: m.name().to_string(),
             kind: m.kind().to_string(),
@@ -285,6 +290,7 @@ pub fn explain(check: &PolicyCheck) -> Option<Explanation> {
         unit_of_privacy: file.source.unit_of_privacy.name().to_string(),
         dimensions: file.dimensions.iter().map(describe_dimension).collect(),
         n_cells,
+        consistent_totals: p.mode.is_dp() && file.margins.is_some() && p.consistent_totals == Some(true),
         measures,
         guarantee,
         suppression,
@@ -374,7 +380,12 @@ pub fn to_markdown(e: &Explanation) -> String {
                 let _ = writeln!(s, "| `{}` | {loss} | {} | {:.2} | {} |", m.name, fmt_num(sens), sd, fmt_num(h));
             }
         }
-        let _ = writeln!(s, "\nThe error is the same for every cell, large or small: it matters most for small cells.");
+        if e.consistent_totals {
+            let _ = writeln!(s, "\nThis is the noise added to every cell, inner or total. With consistent totals, the published values are a least-squares fit to all of them: every level's error is lower than this, and each cell's own is in `cells.csv`.");
+        } else {
+            let _ =
+                writeln!(s, "\nThe error is the same for every cell, large or small: it matters most for small cells.");
+        }
     }
     let _ = writeln!(s, "\n## Suppression\n");
     if e.suppression.is_empty() {
