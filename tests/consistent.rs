@@ -101,12 +101,47 @@ fn run(ws: &Workspace, policy: &(PathBuf, PathBuf), out: &str, noise: &mut dyn N
 fn consistent_totals_add_up_exactly_at_every_level() {
     let ws = Workspace::new();
     let p = policy(&ws, "consistent", |t| t.to_string());
-    let cells = run(&ws, &p, "out", &mut SecureNoise);
+    adds_up(&ws, &p, "out");
+    // Counts have two decimals: some fitted value is not a whole number.
+    let text = std::fs::read_to_string(ws.path("out/cells.csv")).unwrap();
+    assert!(text
+        .lines()
+        .any(|l| l.contains(",persons,") && !l.contains(",persons,0.00,") && !l.contains(".00,published")));
+    // With `integer_totals`, whole numbers that still add up.
+    let p = policy(&ws, "integer", |t| {
+        t.replace("consistent_totals = true", "consistent_totals = true\ninteger_totals = true")
+    });
+    adds_up(&ws, &p, "int");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("int/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["measures"][0]["decimals"], 0);
+    let cells = rows(&ws.path("int/cells.csv"));
+    assert!(cells.iter().filter(|r| r.measure != "amount_eur").all(|r| r.value % 100 == 0));
+    // Without margins the option is refused.
+    let bad = policy(&ws, "bad", |t| {
+        t.replace("integer_totals", "x").replace("consistent_totals = true", "integer_totals = true")
+    });
+    let key = PseudonymKey::from_bytes(TEST_KEY.as_bytes().to_vec()).unwrap();
+    let request = ReleaseRequest {
+        policy: bad.0.clone(),
+        baseline: Some(bad.1.clone()),
+        input: fixture("payment-defaults-small.csv"),
+        out: ws.path("bad-out"),
+        scan: ScanOptions::default(),
+        force: false,
+    };
+    let err = release(&request, Some(&key), &mut SecureNoise, |_| {}).unwrap_err().to_string();
+    assert!(err.contains("protection.integer_totals"), "{err}");
+}
+
+/// Releases with `p` and checks that every total equals the sum of its parts.
+fn adds_up(ws: &Workspace, p: &(PathBuf, PathBuf), out: &str) {
+    let cells = run(ws, p, out, &mut SecureNoise);
     let value: HashMap<(Vec<String>, String), i64> =
         cells.iter().map(|r| ((r.key.clone(), r.measure.clone()), r.value)).collect();
     // The area hierarchy from the classification: sub-area code → district → major district
     // → city, read off the release's own rows (levels in `area_level`).
-    let text = std::fs::read_to_string(ws.path("out/manifest.json")).unwrap();
+    let text = std::fs::read_to_string(ws.path(&format!("{out}/manifest.json"))).unwrap();
     let m: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(m["consistent_totals"], true);
     let (codes, ages, quarters) = {

@@ -447,6 +447,8 @@ pub struct DpMargins {
     pub margins: Margins,
     /// Whether the noisy cube is made consistent by least squares.
     pub consistent: bool,
+    /// Whether consistent counts are rounded to whole numbers (else to hundredths).
+    pub integer: bool,
     /// The most cube cells one inner cell is added into (multiplies the sensitivity).
     pub fanout: u64,
 }

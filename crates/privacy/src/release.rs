@@ -207,7 +207,7 @@ pub fn protect(
             .map(|(name, spec)| dimension_with_margins(name, spec, &dm.margins))
             .unzip();
         let axes: Vec<Axis> = trees.iter().map(Axis::new).collect();
-        (trees, keys, axes, dm.consistent)
+        (trees, keys, axes, dm.consistent.then_some(dm.integer))
     });
     let mut noisy: Vec<Vec<i64>> = Vec::with_capacity(plan.measures.len());
     let mut infos = Vec::with_capacity(plan.measures.len());
@@ -238,10 +238,11 @@ pub fn protect(
         let negative_as_zero = plan.negative_as_zero && non_negative;
         let mut precision = 0;
         match &cube {
-            Some((_, _, axes, true)) => {
-                // Counts get two decimals so that rounding the fitted cells moves no total
-                // by more than a hundredth per inner cell; sums are already in cents.
-                precision = if decimals == 0 { 2 } else { 0 };
+            Some((_, _, axes, Some(integer))) => {
+                // Counts get two decimals (unless asked for whole numbers) so that rounding the
+                // fitted cells moves no total by more than half a hundredth per inner cell;
+                // sums are already in cents.
+                precision = if decimals == 0 && !*integer { 2 } else { 0 };
                 let (fitted, per_cell) = consistent_values(m, axes, &out, negative_as_zero, precision);
                 out = fitted;
                 cell_noise.push(Some(per_cell));
@@ -320,8 +321,8 @@ pub fn protect(
 ///
 /// The error of a fitted cell is a fixed linear combination of the cube's independent noises,
 /// with variance `σ²·f` (`f` from [`consistent::variance_factors`]), plus the rounding of the
-/// `c` inner cells it adds up (each within half a published unit: variance `c/12` units²,
-/// treated as independent). The interval is `z` standard deviations: `z = 1.96` for the
+/// `c` inner cells it adds up (each within half a published unit — a hundredth, a whole count
+/// or a cent: variance `c/12` units², treated as independent). The interval is `z` standard deviations: `z = 1.96` for the
 /// discrete Gaussian (a sum of Gaussians is Gaussian), and for discrete Laplace noise the
 /// ratio of a single Laplace variable's 95 % point to its standard deviation, `ln(20)/√2 ≈
 /// 2.118`, since a weighted sum of Laplace variables has lighter tails than one of them; a
@@ -351,7 +352,7 @@ fn consistent_values(
         .iter()
         .zip(consistent::leaf_counts(axes))
         .map(|(f, c)| {
-            let var_published = sd * sd * f * unit * unit + c as f64 / 12.0 * f64::from(u8::from(precision > 0));
+            let var_published = sd * sd * f * unit * unit + c as f64 / 12.0;
             let sd_published = var_published.sqrt();
             (sd_published / unit, (z * sd_published).ceil() as i64)
         })

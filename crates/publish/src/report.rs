@@ -82,7 +82,7 @@ pub fn render(m: &Manifest) -> String {
     if m.consistent_totals {
         let _ = writeln!(
             s,
-            "Totals add up: every cell, inner or total, received the measure's noise, and the published table is the least-squares fit of the inner cells to all of them, with each total published as the sum of its fitted parts (post-processing: no privacy cost). Sub-areas add up to their district, districts to the city, age bands to all ages and periods to the year, exactly; counts carry two decimals for that. Each cell's `noise_sd` and interval are its own: totals are much more accurate than a single noisy cell. A total of a count of units counts unit-cells: a {} in two periods counts twice in the year.\n",
+            "Totals add up: every cell, inner or total, received the measure's noise, and the published table is the least-squares fit of the inner cells to all of them, with each total published as the sum of its fitted parts (post-processing: no privacy cost). Sub-areas add up to their district, districts to the city, age bands to all ages and periods to the year, exactly, in the published decimals. Each cell's `noise_sd` and interval are its own: totals are much more accurate than a single noisy cell. A total of a count of units counts unit-cells: a {} in two periods counts twice in the year.\n",
             m.unit_of_privacy
         );
     }

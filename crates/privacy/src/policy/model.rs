@@ -353,6 +353,12 @@ pub struct ProtectionSection {
     /// margin of a `count-units` measure counts unit-cells (a person in two quarters counts twice
     /// in the year). Omitted: `false` (independent noisy totals). Example: `consistent_totals = true`
     pub consistent_totals: Option<bool>,
+    /// With `consistent_totals`, whether counts are published as whole numbers: the fitted
+    /// inner cells are rounded to integers and every total is the sum of its rounded parts, so
+    /// totals still add up exactly, but a total of `c` inner cells moves by up to `c/2` (standard
+    /// deviation `√(c/12)`, included in its `noise_sd`). Omitted: `false` (two decimals).
+    /// Example: `integer_totals = true`
+    pub integer_totals: Option<bool>,
     /// The minimum number of contributing units (true count) per published cell; required in
     /// `sdc` and `dp+sdc` modes. Example: `min_units_per_cell = 5`
     pub min_units_per_cell: Option<u64>,

@@ -557,9 +557,17 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 .zip(&dimensions)
                 .map(|(name, spec)| crate::sdc::tabulate::dimension_with_margins(name, spec, m).0)
                 .collect();
+            let consistent = protection.consistent_totals.unwrap_or(false);
+            if protection.integer_totals == Some(true) && !consistent {
+                ctx.invalid(
+                    "protection.integer_totals",
+                    "rounds consistent totals: it needs `consistent_totals = true`",
+                );
+            }
             Some(crate::plan::DpMargins {
                 margins: m.clone(),
-                consistent: protection.consistent_totals.unwrap_or(false),
+                consistent,
+                integer: protection.integer_totals.unwrap_or(false),
                 fanout: crate::consistent::fanout(&trees),
             })
         }
@@ -568,6 +576,12 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 ctx.invalid(
                     "protection.consistent_totals",
                     "needs a `dp` release with `[margins]`: there are no noisy totals to reconcile",
+                );
+            }
+            if protection.integer_totals == Some(true) {
+                ctx.invalid(
+                    "protection.integer_totals",
+                    "rounds consistent totals: it needs a `dp` release with `[margins]` and `consistent_totals = true`",
                 );
             }
             None
