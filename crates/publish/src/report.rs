@@ -46,7 +46,7 @@ pub fn render(m: &Manifest) -> String {
                 l.kind,
                 l.epsilon.map_or("–".to_string(), |e| format!("{e:.4}")),
                 l.rho,
-                l.sensitivity,
+                if l.sensitivity.fract() == 0.0 { format!("{:.0}", l.sensitivity) } else { format!("{:.4}", l.sensitivity) },
                 l.noise_sd,
                 l.ci95_half_width
             );
@@ -82,7 +82,7 @@ pub fn render(m: &Manifest) -> String {
     if m.consistent_totals {
         let _ = writeln!(
             s,
-            "Totals add up: every cell, inner or total, received the measure's noise, and the published table is the least-squares fit of the inner cells to all of them, with each total published as the sum of its fitted parts (post-processing: no privacy cost). Sub-areas add up to their district, districts to the city, age bands to all ages and periods to the year, exactly, in the published decimals. Each cell's `noise_sd` and interval are its own: totals are much more accurate than a single noisy cell. A total of a count of units counts unit-cells: a {} in two periods counts twice in the year.\n",
+            "Totals add up: every cell, inner or total, received the measure's noise, and the published table is the least-squares fit of the inner cells to all of them, with each total published as the sum of its fitted parts (post-processing: no privacy cost). Sub-areas add up to their district, districts to the city, age bands to all ages and periods to the year, exactly, in the published decimals. Each cell's `noise_sd` and interval are its own, below the noise added to each cell (the table above) at every level. A total of a count of units counts unit-cells: a {} in two periods counts twice in the year.\n",
             m.unit_of_privacy
         );
     }
