@@ -46,7 +46,11 @@ pub fn render(m: &Manifest) -> String {
                 l.kind,
                 l.epsilon.map_or("–".to_string(), |e| format!("{e:.4}")),
                 l.rho,
-                if l.sensitivity.fract() == 0.0 { format!("{:.0}", l.sensitivity) } else { format!("{:.4}", l.sensitivity) },
+                if l.sensitivity.fract() == 0.0 {
+                    format!("{:.0}", l.sensitivity)
+                } else {
+                    format!("{:.4}", l.sensitivity)
+                },
                 l.noise_sd,
                 l.ci95_half_width
             );
