@@ -55,7 +55,18 @@ fn tampering_is_detected() {
     ws.run(&["budget", "verify", ledger.to_str().unwrap()]).expect_code(0);
     let lines: Vec<&str> = text.lines().collect();
     let cases = [
-        ("edited", text.replacen("\"epsilon\":1.0", "\"epsilon\":0.1", 1), ":2:"),
+        // The total alone: it is no longer its measures' sum.
+        ("edited", text.replacen("\"epsilon\":1.0", "\"epsilon\":0.1", 1), ":1:"),
+        // A measure and the total together: the next entry's link breaks.
+        (
+            "edited-consistently",
+            text.replacen("[\"persons\",0.5]", "[\"persons\",0.05]", 1).replacen(
+                "\"epsilon\":1.0",
+                "\"epsilon\":0.55",
+                1,
+            ),
+            ":2:",
+        ),
         ("deleted", format!("{}\n{}\n", lines[0], lines[2]), ":2:"),
         ("swapped", format!("{}\n{}\n{}\n", lines[1], lines[0], lines[2]), ":1:"),
     ];

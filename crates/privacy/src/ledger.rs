@@ -65,10 +65,13 @@ impl LedgerEntry {
     /// ρ spent by the release: its measures' ρ add (zCDP composition); an entry without ρ is
     /// pure DP and counts ε²/2 per measure.
     pub fn rho(&self) -> f64 {
-        if self.rho_by_measure.is_empty() {
+        if !self.rho_by_measure.is_empty() {
+            self.rho_by_measure.iter().map(|(_, r)| r).sum()
+        } else if !self.epsilon_by_measure.is_empty() {
             self.epsilon_by_measure.iter().map(|(_, e)| e * e / 2.0).sum()
         } else {
-            self.rho_by_measure.iter().map(|(_, r)| r).sum()
+            // No breakdown: the total as one measure, which never under-counts.
+            self.epsilon.map_or(0.0, |e| e * e / 2.0)
         }
     }
 
@@ -122,6 +125,13 @@ pub fn verify_chain(text: &str) -> Result<Vec<LedgerEntry>, ChainBreak> {
         }
         if !entry.rho_by_measure.iter().all(|(_, r)| valid(*r)) {
             return Err(at("invalid rho"));
+        }
+        // The stated total must be the sum of its measures (an edit of one but not the other).
+        if let Some(total) = entry.epsilon {
+            let sum: f64 = entry.epsilon_by_measure.iter().map(|(_, e)| e).sum();
+            if !entry.epsilon_by_measure.is_empty() && (sum - total).abs() > 1e-9 * total.max(1.0) {
+                return Err(at("epsilon is not the sum of the measures' epsilon"));
+            }
         }
         if entry.epsilon.is_none() && entry.rho_by_measure.is_empty() {
             return Err(at("records neither epsilon nor rho"));
@@ -251,7 +261,16 @@ mod tests {
         assert_eq!(spent(&entries, "other", "2025", Accounting::PureDp), 0.0);
         let lines: Vec<&str> = text.lines().collect();
         let edited = text.replacen("\"epsilon\":0.5", "\"epsilon\":0.05", 1);
-        assert_eq!(verify_chain(&edited).unwrap_err().line, 3, "the edit breaks the next entry's link");
+        assert_eq!(verify_chain(&edited).unwrap_err().line, 2, "a total that is not its measures' sum");
+        let consistent_edit =
+            edited.replacen("\"epsilon_by_measure\":[[\"m\",0.5]]", "\"epsilon_by_measure\":[[\"m\",0.05]]", 1);
+        assert_ne!(consistent_edit, edited);
+        assert_eq!(
+            verify_chain(&consistent_edit).unwrap_err().line,
+            3,
+            "the edit breaks the next entry's link: {:?}",
+            verify_chain(&consistent_edit)
+        );
         let deleted = format!("{}\n{}\n", lines[0], lines[2]);
         assert_eq!(verify_chain(&deleted).unwrap_err().line, 2);
         let swapped = format!("{}\n{}\n{}\n", lines[1], lines[0], lines[2]);

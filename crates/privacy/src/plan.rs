@@ -134,10 +134,27 @@ impl Sensitivity {
         }
         // m + (a − 1)·m² ≤ a·m² ≤ l1² / c² fits in i128.
         let inner = i128::from(m) + i128::from(a - 1) * i128::from(m) * i128::from(m);
-        let root = (inner as f64).sqrt();
-        let exact_root = (root as i128) * (root as i128) == inner;
-        // IEEE sqrt and product each round to nearest (≤ ½ ulp); two steps up cover both.
-        let l2 = if exact_root { root * c as f64 } else { (root * c as f64).next_up().next_up() };
+        // The integer square root, rounded up: r = ⌈√inner⌉ exactly when r² ≥ inner > (r−1)².
+        let mut r = (inner as f64).sqrt() as i128;
+        while r * r < inner {
+            r += 1;
+        }
+        while r > 0 && (r - 1) * (r - 1) >= inner {
+            r -= 1;
+        }
+        let l2 = if r * r == inner {
+            // √inner is an integer (below 2^53, so exact as f64); the product rounds to nearest.
+            let p = r as f64 * c as f64;
+            if (p as i128) == r * i128::from(c) {
+                p
+            } else {
+                p.next_up()
+            }
+        } else {
+            // IEEE sqrt and product each round to nearest (≤ ½ ulp) on an exactly representable
+            // operand (inner < 2^53 as l1 ≤ 2^53); two steps up cover both.
+            ((inner as f64).sqrt() * c as f64).next_up().next_up()
+        };
         Some(Sensitivity { l1: l1.max(1), l2: if l2 > 0.0 { l2 } else { 1.0 } })
     }
 }

@@ -558,6 +558,12 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
                 .map(|(name, spec)| crate::sdc::tabulate::dimension_with_margins(name, spec, m).0)
                 .collect();
             let consistent = protection.consistent_totals.unwrap_or(false);
+            if consistent && protection.negative_as_zero == Some(true) {
+                ctx.invalid(
+                    "protection.negative_as_zero",
+                    "cannot be combined with `consistent_totals`: cutting the fitted parts at 0 would push every total up by the noise of all its small parts (thousands of persons at city level), far outside its stated interval; use one or the other",
+                );
+            }
             if protection.integer_totals == Some(true) && !consistent {
                 ctx.invalid(
                     "protection.integer_totals",
