@@ -258,11 +258,16 @@ pub fn audit_protected(
                     while !open.is_empty() {
                         let mut rows: Vec<Row> = Vec::new();
                         let mut objective = Vec::new();
+                        // Weights 1 / (hi − lo), divided by the largest so that they are at most
+                        // 1: large objective coefficients next to the scaled values (most far
+                        // below 1) slow the interior-point method down tenfold.
+                        let width = |t: &usize| (need[t].1 - need[t].0).max(tol(*t));
+                        let narrowest = open.iter().map(width).fold(f64::INFINITY, f64::min);
                         for (k, t) in open.iter().enumerate() {
                             let v = comp.var_of(*t).unwrap_or(0);
                             let (lo, hi) = need[t];
                             let cap = n_vars + k;
-                            let w = scale / (hi - lo).max(tol(*t));
+                            let w = narrowest / width(t);
                             if low {
                                 // cap ≥ x, cap ≥ lo; minimise the caps.
                                 rows.push(Row { terms: vec![(cap, 1.0), (v, -1.0)], rhs: 0.0, equality: false });
