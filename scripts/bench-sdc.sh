@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-300000}"
 cargo build --release --quiet
-bin="$PWD/target/release/cellguard"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/cellguard"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r policies "$work/"

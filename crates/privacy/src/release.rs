@@ -454,7 +454,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         outcome.unprotected.iter().copied().collect()
     } else {
         let hidden: Vec<bool> = outcome.status.iter().map(|s| s.is_suppressed()).collect();
-        let cubes = Cubes::new(&table.hier, &constraints);
+        let cubes = Cubes::new(&table.hier, &constraints, &tables);
         let targets: Vec<usize> =
             (0..n).filter(|c| primary[*c].is_primary() && !cubes.certified(*c, &tables, &hidden)).collect();
         let mut bad = std::collections::BTreeSet::new();

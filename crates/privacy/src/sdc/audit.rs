@@ -64,6 +64,112 @@ impl ComponentLp {
     }
 }
 
+/// How many steps (through shared constraints) a local program reaches from its target.
+const LOCAL_DEPTH: usize = 2;
+
+/// A neighbourhood of one target in a component, for programs much smaller than the
+/// component's: the variables within a few steps of the target through shared rows (`inner`),
+/// the rows that touch them, and every variable of those rows (`outer`, a superset of `inner`).
+///
+/// - The *restriction* keeps `inner` free and fixes every other cell at its true value. Each
+///   of its feasible tables, completed with the true values, satisfies every constraint of the
+///   component (the true table does), so its bound is one the attacker cannot rule out: if it
+///   protects the target, so does the exact bound.
+/// - The *relaxation* keeps those rows only, over `outer`. It drops constraints, so it allows
+///   every table the component allows and more: its bound is at least as wide as the exact
+///   one, and if it does not protect the target, neither does the exact bound.
+///
+/// Only a target that neither settles gets the exact program over the whole component, so the
+/// verdict is that of the exact bound.
+struct Local {
+    /// The target's variable.
+    target: usize,
+    /// Component variables free in the restriction, ascending.
+    inner: Vec<usize>,
+    /// Component variables of the rows that touch `inner`, ascending.
+    outer: Vec<usize>,
+    /// Those rows (indices into the component's rows).
+    rows: Vec<usize>,
+}
+
+impl Local {
+    /// The neighbourhood of variable `target` at `depth` steps.
+    fn around(comp: &ComponentLp, target: usize, depth: usize) -> Local {
+        let n = comp.vars.len();
+        let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (r, row) in comp.rows.iter().enumerate() {
+            for (v, _) in &row.terms {
+                rows_of[*v].push(r);
+            }
+        }
+        let mut in_set = vec![false; n];
+        in_set[target] = true;
+        let mut inner = vec![target];
+        let mut frontier = vec![target];
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for v in frontier {
+                for r in &rows_of[v] {
+                    for (u, _) in &comp.rows[*r].terms {
+                        if !in_set[*u] {
+                            in_set[*u] = true;
+                            next.push(*u);
+                        }
+                    }
+                }
+            }
+            inner.extend(&next);
+            frontier = next;
+        }
+        let mut row_set: Vec<usize> = inner.iter().flat_map(|v| rows_of[*v].iter().copied()).collect();
+        row_set.sort_unstable();
+        row_set.dedup();
+        let mut outer: Vec<usize> = row_set.iter().flat_map(|r| comp.rows[*r].terms.iter().map(|(v, _)| *v)).collect();
+        outer.sort_unstable();
+        outer.dedup();
+        inner.sort_unstable();
+        Local { target, inner, outer, rows: row_set }
+    }
+
+    /// The restriction: rows over `inner` (other variables fixed at `values / scale`), their
+    /// number of variables and the target's variable.
+    fn restriction(&self, comp: &ComponentLp, values: &[f64], scale: f64) -> (Vec<Row>, usize, usize) {
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let row = &comp.rows[*r];
+                let mut terms = Vec::new();
+                let mut rhs = row.rhs;
+                for (v, coef) in &row.terms {
+                    match self.inner.binary_search(v) {
+                        Ok(local) => terms.push((local, *coef)),
+                        Err(_) => rhs -= coef * values[comp.vars[*v]] / scale,
+                    }
+                }
+                Row { terms, rhs, equality: row.equality }
+            })
+            .filter(|r| !r.terms.is_empty())
+            .collect();
+        (rows, self.inner.len(), self.inner.binary_search(&self.target).unwrap_or(0))
+    }
+
+    /// The relaxation: the same rows over `outer`, their number of variables and the target's
+    /// variable.
+    fn relaxation(&self, comp: &ComponentLp) -> (Vec<Row>, usize, usize) {
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let row = &comp.rows[*r];
+                let terms = row.terms.iter().map(|(v, c)| (self.outer.binary_search(v).unwrap_or(0), *c)).collect();
+                Row { terms, rhs: row.rhs, equality: row.equality }
+            })
+            .collect();
+        (rows, self.outer.len(), self.outer.binary_search(&self.target).unwrap_or(0))
+    }
+}
+
 /// Splits the suppressed cells into components linked by shared constraints and builds each
 /// component's rows: the constraints that touch it (published cells are constants) and what
 /// the attacker knows of single cells. Returns the components that hold a target, and the scale.
@@ -249,20 +355,59 @@ pub fn audit_protected(
         .map(|comp| {
             let n_vars = comp.vars.len();
             // Each side: witness programs over the targets still open, while they settle new
-            // ones; then the exact program of each target left. A single target's witness
-            // program is exact already (min max(x, lo) = lo exactly when lo is reachable).
+            // ones; then, for each target left, the local programs around it and, if they do
+            // not settle it, the exact program. A single target's witness program is exact
+            // already (min max(x, lo) = lo exactly when lo is reachable).
             let sides: Vec<Vec<usize>> = [true, false]
                 .into_par_iter()
                 .map(|low| {
+                    // The bound of variable `var` in a program (NaN when the solve failed,
+                    // which protects nothing), and whether it protects target `t`.
+                    let bound = |rows: &[Row], n: usize, var: usize| {
+                        if low {
+                            solve(rows, n, &[(var, 1.0)]).lower(var, scale)
+                        } else {
+                            solve(rows, n, &[(var, -1.0)]).upper(var, scale)
+                        }
+                    };
+                    let protects = |t: usize, b: f64| {
+                        let (lo, hi) = need[&t];
+                        if low {
+                            b <= lo + tol(t)
+                        } else {
+                            b >= hi - tol(t)
+                        }
+                    };
+                    // The verdict of the local programs around `t`, if they settle it.
+                    let local = |t: usize| -> Option<bool> {
+                        let local = Local::around(&comp, comp.var_of(t).unwrap_or(0), LOCAL_DEPTH);
+                        // Not much smaller than the component: the exact program is as cheap.
+                        if local.outer.len() * 4 > n_vars {
+                            return None;
+                        }
+                        let (rows, n, var) = local.restriction(&comp, values, scale);
+                        if protects(t, bound(&rows, n, var)) {
+                            return Some(true);
+                        }
+                        let (rows, n, var) = local.relaxation(&comp);
+                        let b = bound(&rows, n, var);
+                        (!b.is_nan() && !protects(t, b)).then_some(false)
+                    };
                     let mut open = comp.targets.clone();
+                    let mut failing = Vec::new();
                     while !open.is_empty() {
                         let mut rows: Vec<Row> = Vec::new();
                         let mut objective = Vec::new();
+                        // Weights 1 / (hi − lo), divided by the largest so that they are at most
+                        // 1: large objective coefficients next to the scaled values (most far
+                        // below 1) slow the interior-point method down tenfold.
+                        let width = |t: &usize| (need[t].1 - need[t].0).max(tol(*t));
+                        let narrowest = open.iter().map(width).fold(f64::INFINITY, f64::min);
                         for (k, t) in open.iter().enumerate() {
                             let v = comp.var_of(*t).unwrap_or(0);
                             let (lo, hi) = need[t];
                             let cap = n_vars + k;
-                            let w = scale / (hi - lo).max(tol(*t));
+                            let w = narrowest / width(t);
                             if low {
                                 // cap ≥ x, cap ≥ lo; minimise the caps.
                                 rows.push(Row { terms: vec![(cap, 1.0), (v, -1.0)], rhs: 0.0, equality: false });
@@ -279,34 +424,26 @@ pub fn audit_protected(
                         let before = open.len();
                         // A failed solve settles nothing.
                         if let Lp::Optimal(x) = solve(&all, n_vars + open.len(), &objective) {
-                            open.retain(|t| {
-                                let v = comp.var_of(*t).unwrap_or(0);
-                                let (lo, hi) = need[t];
-                                let value = x[v] * scale;
-                                !(if low { value <= lo + tol(*t) } else { value >= hi - tol(*t) })
-                            });
+                            open.retain(|t| !protects(*t, x[comp.var_of(*t).unwrap_or(0)] * scale));
                         }
                         if before == 1 {
-                            return open;
+                            failing.extend(open);
+                            return failing;
                         }
                         if open.len() == before {
                             break;
                         }
                     }
-                    open.par_iter()
-                        .copied()
-                        .filter(|t| {
-                            let v = comp.var_of(*t).unwrap_or(0);
-                            let (lo, hi) = need[t];
-                            // A failed solve gives NaN, which passes no comparison.
-                            let pass = if low {
-                                solve(&comp.rows, n_vars, &[(v, 1.0)]).lower(v, scale) <= lo + tol(*t)
-                            } else {
-                                solve(&comp.rows, n_vars, &[(v, -1.0)]).upper(v, scale) >= hi - tol(*t)
-                            };
-                            !pass
-                        })
-                        .collect()
+                    failing.extend(
+                        open.par_iter()
+                            .copied()
+                            .filter(|t| {
+                                let exact = || protects(*t, bound(&comp.rows, n_vars, comp.var_of(*t).unwrap_or(0)));
+                                !local(*t).unwrap_or_else(exact)
+                            })
+                            .collect::<Vec<usize>>(),
+                    );
+                    failing
                 })
                 .collect();
             let mut ok: std::collections::HashMap<usize, bool> = comp.targets.iter().map(|t| (*t, true)).collect();
@@ -539,6 +676,78 @@ mod tests {
         s[0] = true;
         let i = audit_intervals(&v, &s, &cs, &[0], None)[0];
         assert!((i.lo - 5.0).abs() < 1e-6 && (i.hi - 7.0).abs() < 1e-6, "{i:?}");
+    }
+
+    #[test]
+    fn local_programs_bracket_the_exact_bounds() {
+        // Random 4×3×2 tables with all totals: around every target, the restriction's interval
+        // lies inside the exact one (its tables are tables the attacker cannot rule out) and
+        // the relaxation's contains it (it drops constraints), at every depth.
+        let t = HierTable::new(vec![DimTree::flat(4, true), DimTree::flat(3, true), DimTree::flat(2, true)]);
+        let n = t.n_cells();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut checked, mut strict) = (0, 0);
+        for round in 0..6 {
+            let mut v: Vec<f64> =
+                (0..n).map(|cell| if t.is_inner(cell) { (next() % 30) as f64 } else { 0.0 }).collect();
+            // Margins as sums of their children, lowest margin degree first.
+            let mut by_degree: Vec<usize> = (0..n).filter(|c| !t.is_inner(*c)).collect();
+            by_degree.sort_by_key(|c| t.margin_degree(*c));
+            for cell in by_degree {
+                let coords = t.coords(cell);
+                let d = (0..3).find(|d| !t.dims()[*d].is_leaf(coords[*d])).unwrap_or(0);
+                v[cell] = t.dims()[d].children[coords[d]]
+                    .iter()
+                    .map(|k| {
+                        let mut c = coords.clone();
+                        c[d] = *k as usize;
+                        v[t.cell(&c)]
+                    })
+                    .sum();
+            }
+            let relation = if round % 2 == 0 { Relation::Equal } else { Relation::Bounded };
+            let cs: Vec<(Constraint, Relation)> = t.constraints().into_iter().map(|c| (c, relation)).collect();
+            let hidden: Vec<bool> = (0..n).map(|_| next() % 2 == 0).collect();
+            let targets: Vec<usize> = (0..n).filter(|c| hidden[*c]).collect();
+            let (comps, scale) = components(&v, &hidden, &cs, &targets, None);
+            for comp in &comps {
+                for target in &comp.targets {
+                    let x = comp.var_of(*target).unwrap_or(0);
+                    let interval = |rows: &[Row], n: usize, var: usize| {
+                        (
+                            solve(rows, n, &[(var, 1.0)]).lower(var, scale),
+                            solve(rows, n, &[(var, -1.0)]).upper(var, scale),
+                        )
+                    };
+                    let exact = interval(&comp.rows, comp.vars.len(), x);
+                    for depth in 0..3 {
+                        let local = Local::around(comp, x, depth);
+                        let (rows, m, var) = local.restriction(comp, &v, scale);
+                        let inside = interval(&rows, m, var);
+                        let (rows, m, var) = local.relaxation(comp);
+                        let outside = interval(&rows, m, var);
+                        let tol = 1e-6 * scale;
+                        assert!(
+                            outside.0 <= exact.0 + tol && exact.0 <= inside.0 + tol,
+                            "{outside:?} {exact:?} {inside:?}"
+                        );
+                        assert!(
+                            inside.1 <= exact.1 + tol && exact.1 <= outside.1 + tol,
+                            "{outside:?} {exact:?} {inside:?}"
+                        );
+                        checked += 1;
+                        strict += usize::from(inside.1 < exact.1 - tol || outside.0 < exact.0 - tol);
+                    }
+                }
+            }
+        }
+        assert!(checked > 50 && strict > 5, "the cases must include local bounds that differ ({checked}, {strict})");
     }
 
     #[test]

@@ -293,16 +293,49 @@ impl MeasureTable<'_> {
 /// method of Repsilber 1994 and Giessing & Repsilber 2002).
 pub struct Cubes<'a> {
     table: &'a HierTable,
-    /// Constraint index by (parent cell, dimension).
-    constraint_at: std::collections::HashMap<(usize, usize), usize>,
+    /// Per measure table (in the order given to [`Cubes::new`]) and cell: how far the cell may
+    /// rise and fall when it is a corner of a cube (see [`Cubes::shift_range`]). They depend on
+    /// the cell alone, so they are computed once.
+    limits: Vec<Vec<(f64, f64)>>,
 }
 
 impl<'a> Cubes<'a> {
-    /// Indexes the table's constraints.
-    pub fn new(table: &'a HierTable, constraints: &[Constraint]) -> Cubes<'a> {
-        let constraint_at =
+    /// Indexes the table's constraints and each cell's limits in each of `measures` (the
+    /// tables later passed to [`Cubes::certified`], in the same order).
+    pub fn new(table: &'a HierTable, constraints: &[Constraint], measures: &[MeasureTable<'_>]) -> Cubes<'a> {
+        // Constraint index by (parent cell, dimension).
+        let constraint_at: std::collections::HashMap<(usize, usize), usize> =
             constraints.iter().enumerate().map(|(ci, c)| ((c.parent, table.constraint_dim(c)), ci)).collect();
-        Cubes { table, constraint_at }
+        let dims = table.dims();
+        let limits = measures
+            .iter()
+            .map(|m| {
+                (0..table.n_cells())
+                    .map(|cell| {
+                        let x = m.values[cell];
+                        let (lo, hi) = m.known.map_or((0.0, f64::INFINITY), |k| k[cell]);
+                        let mut upper = hi - x; // how far the corner may rise
+                        let down = x - lo; // how far it may fall
+                                           // Distinct counts: a child may not rise above a parent that stays fixed.
+                        let coords = table.coords(cell);
+                        for (d, tree) in dims.iter().enumerate() {
+                            if let Some(p) = tree.parent[coords[d]] {
+                                let mut pc = coords.clone();
+                                pc[d] = p as usize;
+                                let parent = table.cell(&pc);
+                                if let Some(ci) = constraint_at.get(&(parent, d)) {
+                                    if m.relations[*ci] == Relation::Bounded {
+                                        upper = upper.min(m.values[parent] - x);
+                                    }
+                                }
+                            }
+                        }
+                        (upper, down)
+                    })
+                    .collect()
+            })
+            .collect();
+        Cubes { table, limits }
     }
 
     /// Every cube around inner cell `cell`: its corners with their signs.
@@ -354,29 +387,13 @@ impl<'a> Cubes<'a> {
         out
     }
 
-    /// The shifts `[t_min, t_max]` a cube allows in measure table `m`.
-    fn shift_range(&self, corners: &[(usize, f64)], m: &MeasureTable<'_>) -> (f64, f64) {
+    /// The shifts `[t_min, t_max]` a cube allows in measure table `k`: every corner must stay
+    /// within its limits (non-negative, within what the attacker knows, and, for distinct counts,
+    /// not above its parents).
+    fn shift_range(&self, corners: &[(usize, f64)], k: usize) -> (f64, f64) {
         let (mut t_min, mut t_max) = (f64::NEG_INFINITY, f64::INFINITY);
-        let dims = self.table.dims();
         for &(cell, sign) in corners {
-            let x = m.values[cell];
-            let (lo, hi) = m.known.map_or((0.0, f64::INFINITY), |k| k[cell]);
-            let mut upper = hi - x; // how far the corner may rise
-            let down = x - lo; // how far it may fall
-                               // Distinct counts: a child may not rise above a parent that stays fixed.
-            let coords = self.table.coords(cell);
-            for (d, tree) in dims.iter().enumerate() {
-                if let Some(p) = tree.parent[coords[d]] {
-                    let mut pc = coords.clone();
-                    pc[d] = p as usize;
-                    let parent = self.table.cell(&pc);
-                    if let Some(ci) = self.constraint_at.get(&(parent, d)) {
-                        if m.relations[*ci] == Relation::Bounded {
-                            upper = upper.min(m.values[parent] - x);
-                        }
-                    }
-                }
-            }
+            let (upper, down) = self.limits[k][cell];
             if sign > 0.0 {
                 t_max = t_max.min(upper);
                 t_min = t_min.max(-down);
@@ -393,12 +410,14 @@ impl<'a> Cubes<'a> {
         if !self.table.is_inner(cell) {
             return false;
         }
-        measures.iter().all(|m| {
+        let cubes: Vec<Vec<(usize, f64)>> =
+            self.cubes(cell).into_iter().filter(|c| c.iter().all(|(x, _)| hidden[*x])).collect();
+        measures.iter().enumerate().all(|(k, m)| {
             let Some((req_lo, req_hi)) = m.required(cell) else { return true };
             let v = m.values[cell];
             let tol = 1e-6 * v.max(1.0);
-            self.cubes(cell).iter().filter(|c| c.iter().all(|(x, _)| hidden[*x])).any(|c| {
-                let (t_min, t_max) = self.shift_range(c, m);
+            cubes.iter().any(|c| {
+                let (t_min, t_max) = self.shift_range(c, k);
                 v + t_min <= req_lo + tol && v + t_max >= req_hi - tol
             })
         })
@@ -419,11 +438,11 @@ impl<'a> Cubes<'a> {
         self.cubes(cell)
             .into_iter()
             .filter(|c| {
-                measures.iter().all(|m| {
+                measures.iter().enumerate().all(|(k, m)| {
                     let Some((req_lo, req_hi)) = m.required(cell) else { return true };
                     let v = m.values[cell];
                     let tol = 1e-6 * v.max(1.0);
-                    let (t_min, t_max) = self.shift_range(c, m);
+                    let (t_min, t_max) = self.shift_range(c, k);
                     v + t_min <= req_lo + tol && v + t_max >= req_hi - tol
                 })
             })
@@ -467,7 +486,7 @@ pub fn secondary_suppression(
         }
     }
     let cost = |cell: usize| (table.margin_degree(cell), cost_values[cell].to_bits(), cell);
-    let cubes = Cubes::new(table, &constraints);
+    let cubes = Cubes::new(table, &constraints, measures);
     let mut status = primary.to_vec();
     let suppressed = |s: &Vec<SdcStatus>, c: usize| s[c].is_suppressed();
     let cells_of = |c: &Constraint| std::iter::once(c.parent).chain(c.children.iter().copied()).collect::<Vec<_>>();
