@@ -248,4 +248,114 @@ mod tests {
             }
         }
     }
+
+    /// A small deterministic generator for the tests (not for noise).
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *state >> 33
+    }
+
+    /// Solves `a x = b` densely (Gaussian elimination with partial pivoting).
+    fn dense_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+        let n = b.len();
+        for col in 0..n {
+            let piv = (col..n).max_by(|i, j| a[*i][col].abs().total_cmp(&a[*j][col].abs())).unwrap();
+            a.swap(col, piv);
+            b.swap(col, piv);
+            for row in col + 1..n {
+                let f = a[row][col] / a[col][col];
+                for k in col..n {
+                    a[row][k] -= f * a[col][k];
+                }
+                b[row] -= f * b[col];
+            }
+        }
+        let mut x = vec![0.0; n];
+        for row in (0..n).rev() {
+            x[row] = (b[row] - (row + 1..n).map(|k| a[row][k] * x[k]).sum::<f64>()) / a[row][row];
+        }
+        x
+    }
+
+    #[test]
+    fn least_squares_equals_the_dense_normal_equations_on_noisy_cubes() {
+        // A 2-D cube (the 3-level tree × a flat dimension of 3 with a total) with arbitrary
+        // integer "noisy" values; the Kronecker estimator must equal (HᵀH)⁻¹Hᵀỹ computed densely.
+        let trees = [tree(), DimTree::flat(3, true)];
+        let axes: Vec<Axis> = trees.iter().map(Axis::new).collect();
+        let (n0, n1) = (axes[0].n_nodes, axes[1].n_nodes);
+        let (l0, l1) = (axes[0].n_leaves(), axes[1].n_leaves());
+        // Dense H: cube cell (a, b) × leaf (i, j) is 1 when leaf i is under node a and leaf j under b.
+        let mut h = vec![vec![0.0f64; l0 * l1]; n0 * n1];
+        for a in 0..n0 {
+            for b in 0..n1 {
+                for &i in &axes[0].leaves_of[a] {
+                    for &j in &axes[1].leaves_of[b] {
+                        h[a * n1 + b][i * l1 + j] = 1.0;
+                    }
+                }
+            }
+        }
+        let mut state = 7u64;
+        for _ in 0..5 {
+            let noisy: Vec<i64> = (0..n0 * n1).map(|_| (lcg(&mut state) % 41) as i64 - 20).collect();
+            let ours = least_squares(&axes, &noisy);
+            let hth: Vec<Vec<f64>> = (0..l0 * l1)
+                .map(|p| (0..l0 * l1).map(|q| h.iter().map(|row| row[p] * row[q]).sum()).collect())
+                .collect();
+            let hty: Vec<f64> =
+                (0..l0 * l1).map(|p| h.iter().zip(&noisy).map(|(row, y)| row[p] * *y as f64).sum()).collect();
+            let dense = dense_solve(hth, hty);
+            for (a, b) in ours.iter().zip(&dense) {
+                assert!((a - b).abs() < 1e-9, "{ours:?} vs {dense:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_sensitivity_bounds_every_unit_on_random_trees() {
+        // Brute force: a unit in up to m leaves of the cube, contributing up to c to each; its
+        // contribution to the whole cube (inner cells and margins) never exceeds the L1 and L2
+        // sensitivities the plan uses for the trees' fan-out.
+        use crate::plan::{ContributionBounds, MeasureKind, Sensitivity};
+        let mut state = 11u64;
+        for round in 0..200 {
+            // Random forest of parents for two dimensions: leaves first, then 1-3 levels above.
+            let mut dims = Vec::new();
+            for _ in 0..2 {
+                let leaves = 1 + (lcg(&mut state) % 5) as usize;
+                let mut parents: Vec<Option<u32>> = vec![None; leaves];
+                let mut level: Vec<usize> = (0..leaves).collect();
+                for _ in 0..(lcg(&mut state) % 3) {
+                    let groups = 1 + (lcg(&mut state) as usize % level.len());
+                    let base = parents.len();
+                    parents.extend(std::iter::repeat_n(None, groups));
+                    for (k, node) in level.iter().enumerate() {
+                        // Every group gets a child; the rest are spread at random.
+                        let g = if k < groups { k } else { lcg(&mut state) as usize % groups };
+                        parents[*node] = Some((base + g) as u32);
+                    }
+                    level = (base..base + groups).collect();
+                }
+                dims.push(DimTree::from_parents(parents));
+            }
+            let axes: Vec<Axis> = dims.iter().map(Axis::new).collect();
+            let n_leaves: usize = axes.iter().map(Axis::n_leaves).product();
+            let m = 1 + (lcg(&mut state) % 4) as u32;
+            let c = 1 + (lcg(&mut state) % 3) as i64;
+            let bounds = ContributionBounds { max_cells_per_unit: m, max_records_per_cell: c as u32 };
+            let s = Sensitivity::of(MeasureKind::CountRecords, &bounds, fanout(&dims)).unwrap();
+            for _ in 0..20 {
+                let mut unit = vec![0i64; n_leaves];
+                for _ in 0..m {
+                    unit[lcg(&mut state) as usize % n_leaves] = c;
+                }
+                let cube = aggregate(&axes, &unit);
+                let l1: i64 = cube.iter().map(|v| v.abs()).sum();
+                let l2 = (cube.iter().map(|v| (v * v) as f64).sum::<f64>()).sqrt();
+                assert!(l1 <= s.l1, "round {round}: L1 {l1} > {}", s.l1);
+                assert!(l2 <= s.l2, "round {round}: L2 {l2} > {}", s.l2);
+            }
+        }
+    }
 }

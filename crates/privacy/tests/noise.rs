@@ -98,7 +98,17 @@ fn approximate_dp_is_opendps_conversion_of_rho() {
         assert!((ours - direct).abs() <= 1e-9 * direct, "rho {rho}: {ours} vs {direct}");
         // Never above the classical bound ρ + 2√(ρ ln(1/δ)) (Bun & Steinke 2016, Prop. 1.3).
         assert!(ours <= rho + 2.0 * (rho * (1.0 / delta).ln()).sqrt());
-        assert!(ours > rho);
+        // Independently of opendp: the conversion of Canonne, Kamath & Steinke (2020, Cor. 13),
+        // δ(ε) = inf_{α>1} e^{(α−1)(αρ−ε)} (1−1/α)^α / (α−1), at our ε gives back δ: ε is the
+        // smallest with δ(ε) ≤ δ.
+        let cks = |eps: f64| {
+            (1..200_000)
+                .map(|i| 1.0 + f64::from(i) * 1e-3)
+                .map(|a: f64| ((a - 1.0) * (a * rho - eps) + a * (1.0 - 1.0 / a).ln()).exp() / (a - 1.0))
+                .fold(f64::INFINITY, f64::min)
+        };
+        assert!(cks(ours) <= delta * 1.001, "rho {rho}: delta({ours}) = {} > {delta}", cks(ours));
+        assert!(cks(ours * 0.99) > delta, "rho {rho}: {ours} is not the smallest epsilon");
     }
     assert_eq!(epsilon_at_delta(0.0, 1e-9).unwrap(), 0.0);
 }

@@ -86,7 +86,7 @@ pub fn render(m: &Manifest) -> String {
     if m.consistent_totals {
         let _ = writeln!(
             s,
-            "Totals add up: every cell, inner or total, received the measure's noise, and the published table is the least-squares fit of the inner cells to all of them, with each total published as the sum of its fitted parts (post-processing: no privacy cost). Sub-areas add up to their district, districts to the city, age bands to all ages and periods to the year, exactly, in the published decimals. Each cell's `noise_sd` and interval are its own, below the noise added to each cell (the table above) at every level. A total of a count of units counts unit-cells: a {} in two periods counts twice in the year.\n",
+            "Totals add up: every cell, inner or total, received the measure's noise, and the published table is the least-squares fit of the inner cells to all of them, with each total published as the sum of its fitted parts (post-processing: no privacy cost). Sub-areas add up to their district, districts to the city, age bands to all ages and periods to the year, exactly, in the published decimals. Each cell's `noise_sd` and interval are its own (lower than the noise added to each cell, in the table above, unless whole-number rounding of large totals outweighs it). A cell suppressed by the threshold can be worked out from its total and published siblings: all of them are noisy, so this is within the guarantee, but the threshold only marks unreliable cells here. A total of a count of units counts unit-cells: a {} in two periods counts twice in the year.\n",
             m.unit_of_privacy
         );
     }

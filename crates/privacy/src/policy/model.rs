@@ -349,7 +349,8 @@ pub struct ProtectionSection {
     /// all-ages row and periods to the year, exactly. Every cell, inner or total, gets the
     /// measure's noise; the release then publishes the least-squares fit of the inner cells to
     /// all of them, and every total as the sum of its fitted parts (post-processing: no privacy
-    /// cost, and lower error at every level). Counts are then published with 2 decimals. A
+    /// cost, and lower error at every level, see docs/privacy.md). Counts are then published with
+    /// 2 decimals. A
     /// margin of a `count-units` measure counts unit-cells (a person in two quarters counts twice
     /// in the year). Omitted: `false` (independent noisy totals). Example: `consistent_totals = true`
     pub consistent_totals: Option<bool>,
