@@ -256,6 +256,7 @@ mod tests {
     }
 
     /// Solves `a x = b` densely (Gaussian elimination with partial pivoting).
+    #[allow(clippy::needless_range_loop)] // matrix indices read best as indices
     fn dense_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
         let n = b.len();
         for col in 0..n {
