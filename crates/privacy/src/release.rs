@@ -9,7 +9,7 @@ use crate::noise::NoiseSource;
 use crate::plan::MeasurePlan;
 use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan};
 use crate::policy::{GuaranteeMode, Mechanism, UnitOfPrivacy};
-use crate::sdc::hier::{DimTree, Relation};
+use crate::sdc::hier::{Constraint, DimTree, Relation};
 use crate::sdc::suppress::Secondary;
 use crate::sdc::tabulate::dimension_with_margins;
 use crate::sdc::{
@@ -313,6 +313,34 @@ pub fn protect(
     })
 }
 
+/// Publishes secondary cells that the published table already pins at 0: a child of a
+/// published total that is 0 in every measure is 0 itself, as every measure is non-negative
+/// (and a distinct count is at least each part). Publishing a value an attacker can derive
+/// exactly changes no attacker interval, so the audit's verdicts stand; it only stops the
+/// release from hiding zeros that are no secret (which `cellguard audit DIR`, not knowing which
+/// cells are primary, would flag). Repeated until nothing changes, as a newly published zero
+/// can be the total of further cells. Primary cells are never touched.
+fn publish_pinned_zeros(constraints: &[Constraint], values: &[Vec<f64>], status: &mut [SdcStatus]) {
+    let zero = |cell: usize| values.iter().all(|v| v[cell] == 0.0);
+    loop {
+        let mut changed = false;
+        for c in constraints {
+            if status[c.parent].is_suppressed() || !zero(c.parent) {
+                continue;
+            }
+            for &child in &c.children {
+                if status[child] == SdcStatus::Secondary && zero(child) {
+                    status[child] = SdcStatus::Published;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
 /// The consistent cube from a noisy one: the least-squares fit of the inner cells (cut at 0
 /// if asked), rounded to `10^-precision` exact units, and every total as the sum of its
 /// rounded parts — so the published values add up exactly. Returns the values (in units of
@@ -441,7 +469,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         })
         .collect();
     let cost: Vec<f64> = table.units.iter().map(|u| *u as f64).collect();
-    let outcome = if sdc.secondary {
+    let mut outcome = if sdc.secondary {
         secondary_suppression(&table.hier, &primary, &tables, &cost)
     } else {
         Secondary { status: primary.clone(), unprotected: Vec::new(), rounds: 0 }
@@ -467,6 +495,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         }
         bad
     };
+    publish_pinned_zeros(&constraints, &values, &mut outcome.status);
     let min_protection = if unprotected.is_empty() { sdc.protection.ratio } else { 0.0 };
     let keys = ReleaseKeys::from_dimensions(table.keys.clone());
     if !unprotected.is_empty() {
@@ -667,5 +696,39 @@ impl ProtectedRelease {
     /// Counts of values by status.
     pub fn status_counts(&self) -> Vec<(CellStatus, u64)> {
         CellStatus::ALL.iter().map(|s| (*s, self.status.iter().flatten().filter(|x| *x == s).count() as u64)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdc::hier::HierTable;
+
+    #[test]
+    fn secondary_zeros_under_a_published_zero_total_are_published() {
+        // Rows a, b and their total; columns x, y and their total (cells row·3 + column).
+        // Row b is empty: its total (5) is a published 0, so its suppressed cells are pinned.
+        let t = HierTable::new(vec![DimTree::flat(2, true), DimTree::flat(2, true)]);
+        let constraints = t.constraints();
+        let values = vec![vec![3.0, 4.0, 7.0, 0.0, 0.0, 0.0, 3.0, 4.0, 7.0]];
+        let mut status = vec![SdcStatus::Published; 9];
+        status[0] = SdcStatus::PrimaryFrequency;
+        status[1] = SdcStatus::Secondary;
+        status[3] = SdcStatus::Secondary;
+        status[4] = SdcStatus::Secondary;
+        publish_pinned_zeros(&constraints, &values, &mut status);
+        assert_eq!(status[3], SdcStatus::Published);
+        assert_eq!(status[4], SdcStatus::Published);
+        // Non-zero cells and primaries stay suppressed.
+        assert_eq!(status[0], SdcStatus::PrimaryFrequency);
+        assert_eq!(status[1], SdcStatus::Secondary);
+        // A suppressed zero total pins nothing.
+        let mut status = vec![SdcStatus::Published; 9];
+        status[5] = SdcStatus::Secondary;
+        status[3] = SdcStatus::Secondary;
+        status[8] = SdcStatus::Secondary;
+        status[2] = SdcStatus::Secondary;
+        publish_pinned_zeros(&constraints, &[vec![3.0, 4.0, 7.0, 0.0, 1.0, 1.0, 3.0, 5.0, 8.0]], &mut status);
+        assert_eq!(status[3], SdcStatus::Secondary, "its row total 1 is not 0");
     }
 }
