@@ -212,3 +212,45 @@ fn large_sigma_half_width_covers_and_is_nearly_the_smallest() {
     let z = 1.959_963_984_540_054;
     assert!(h >= p.scale * z && h <= p.scale * z + 2.0, "h {h}, sigma {}", p.scale);
 }
+
+#[test]
+fn release_totals_are_opendps_composition_of_the_measures() {
+    use opendp::combinators::make_composition;
+    use opendp::domains::{AtomDomain, VectorDomain};
+    use opendp::measurements::{make_gaussian, make_laplace};
+    use opendp::metrics::{L1Distance, L2Distance};
+    let bounds = ContributionBounds { max_cells_per_unit: 4, max_records_per_cell: 10 };
+    let sum = MeasureKind::Sum { value_slot: 0, lower: 0, upper: 200_000, scale: 2 };
+    let kinds = [MeasureKind::CountUnits, MeasureKind::CountRecords, sum];
+    // opendp composes measurements of one input space; each measure is rescaled to distance 1
+    // (noise scale / sensitivity), which leaves its loss unchanged.
+    let domain = || VectorDomain::new(AtomDomain::<i64>::default());
+    for fanout in [1, 16] {
+        let plans: Vec<MeasurePlan> = kinds
+            .iter()
+            .zip([0.125, 0.03125, 0.03125])
+            .map(|(k, rho)| MeasurePlan::new("m", *k, Mechanism::DiscreteGaussian, &bounds, fanout, rho).unwrap())
+            .collect();
+        let ms = plans
+            .iter()
+            .map(|p| make_gaussian(domain(), L2Distance::<f64>::default(), p.scale / p.sensitivity, None).unwrap())
+            .collect();
+        let total = make_composition(ms).unwrap().map(&1.0).unwrap();
+        let ours: f64 = plans.iter().map(|p| p.rho).sum();
+        assert!((total - ours).abs() <= 1e-12 * ours, "zCDP: opendp {total} vs {ours}");
+        let plans: Vec<MeasurePlan> = kinds
+            .iter()
+            .zip([0.5, 0.25, 0.25])
+            .map(|(k, eps)| MeasurePlan::new("m", *k, Mechanism::DiscreteLaplace, &bounds, fanout, eps).unwrap())
+            .collect();
+        // Pure DP: the L1 sensitivities are integers; compose at the largest, scaling the others.
+        let d = plans.iter().map(|p| p.sensitivity).fold(0.0, f64::max);
+        let ms = plans
+            .iter()
+            .map(|p| make_laplace(domain(), L1Distance::<i64>::default(), p.scale * d / p.sensitivity, None).unwrap())
+            .collect();
+        let total = make_composition(ms).unwrap().map(&(d as i64)).unwrap();
+        let ours: f64 = plans.iter().map(|p| p.epsilon.unwrap()).sum();
+        assert!((total - ours).abs() <= 1e-12 * ours, "pure: opendp {total} vs {ours}");
+    }
+}
