@@ -328,6 +328,16 @@ fn diff_classes_every_loosening_kind() {
         out.stdout
     );
     assert!(out.stdout.lines().any(|l| l.starts_with("neutral") && l.contains("description")), "{}", out.stdout);
+    // Post-processing options are neutral: no privacy change, but a reviewer sees them.
+    let out = diff(&ws, "post", |t| {
+        t.replace("mechanism = \"discrete-laplace\"", "mechanism = \"discrete-laplace\"\nnegative_as_zero = true")
+    });
+    out.expect_code(0);
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("neutral") && l.contains("protection.negative_as_zero")),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("0 loosening, 1 tightening, 1 neutral"), "{}", out.stdout);
     // SDC parameters loosen too.
     let ws2 = Workspace::new();

@@ -486,6 +486,40 @@ pub fn diff(old: &PolicyFile, new: &PolicyFile) -> Vec<Change> {
             );
         }
     }
+    // Post-processing of noisy values: no change in privacy, a change in what the numbers mean.
+    for (field, a, b, what) in [
+        (
+            "protection.consistent_totals",
+            p1.consistent_totals,
+            p2.consistent_totals,
+            "totals made consistent (post-processing)",
+        ),
+        (
+            "protection.integer_totals",
+            p1.integer_totals,
+            p2.integer_totals,
+            "consistent counts rounded to whole numbers (post-processing)",
+        ),
+        (
+            "protection.negative_as_zero",
+            p1.negative_as_zero,
+            p2.negative_as_zero,
+            "negative noisy values published as 0 (post-processing)",
+        ),
+    ] {
+        if a.unwrap_or(false) != b.unwrap_or(false) {
+            d.neutral(field, show(&a), show(&b), what);
+        }
+    }
+    let delta = |p: &PolicyFile| p.budget.as_ref().and_then(|b| b.delta);
+    if delta(old) != delta(new) {
+        d.neutral(
+            "budget.delta",
+            show(&delta(old)),
+            show(&delta(new)),
+            "the δ at which (ε, δ) is reported (reporting only)",
+        );
+    }
     match (&old.margins, &new.margins) {
         (None, Some(_)) => {
             d.push(Class::Loosening, "margins", "-".into(), "margins".into(), "margins added: more is released")
