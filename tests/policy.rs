@@ -328,6 +328,7 @@ fn diff_classes_every_loosening_kind() {
         out.stdout
     );
     assert!(out.stdout.lines().any(|l| l.starts_with("neutral") && l.contains("description")), "{}", out.stdout);
+    assert!(out.stdout.contains("0 loosening, 1 tightening, 1 neutral"), "{}", out.stdout);
     // Post-processing options are neutral: no privacy change, but a reviewer sees them.
     let out = diff(&ws, "post", |t| {
         t.replace("mechanism = \"discrete-laplace\"", "mechanism = \"discrete-laplace\"\nnegative_as_zero = true")
@@ -338,7 +339,6 @@ fn diff_classes_every_loosening_kind() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("0 loosening, 1 tightening, 1 neutral"), "{}", out.stdout);
     // SDC parameters loosen too.
     let ws2 = Workspace::new();
     let old = ws2.policy_variant("sdc-old", to_sdc);
