@@ -344,7 +344,7 @@ pub fn audit_intervals(
 /// bounded the side: the bound is a combination of the rows' constants, and a published cell
 /// whose value enters that combination is one the bound depends on. Suppressing it lets the
 /// cell move, and the bound with it (the Benders-type separation of Fischetti &
-/// Salazar-González 1999, "Models and algorithms for optimizing cell suppression in tabular
+/// Salazar-González 2000, "Models and algorithms for optimizing cell suppression in tabular
 /// data with linear constraints", JASA 95(451), in a greedy form). A hint for choosing
 /// complementary cells, never a proof: the next audit decides.
 #[derive(Debug, Clone, PartialEq)]

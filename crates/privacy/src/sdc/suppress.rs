@@ -10,8 +10,9 @@
 //! 1. *Singletons*: a constraint with exactly one suppressed cell reveals it exactly, so the
 //!    cheapest other cell of that constraint is suppressed too.
 //! 2. *Audit*: the tightest interval of every primary cell is computed by linear programming
-//!    ([`super::audit`]); for a cell whose interval is too narrow, the cheapest published cell
-//!    of its least-suppressed constraint is suppressed.
+//!    ([`super::audit`]); for a cell whose interval is too narrow, the published cells its
+//!    attacker bound depends on (read from the dual solution of the program that computed it,
+//!    see [`Shortfall`]) are suppressed, cheapest first, until they cover the missing width.
 //!
 //! "Cheapest" prefers inner cells over margins, then small values, then the lower index, so the
 //! pattern suppresses little information and is a deterministic function of the table.
