@@ -56,6 +56,9 @@ struct ComponentLp {
     targets: Vec<usize>,
     /// The constraint rows over the variables (values divided by the common scale).
     rows: Vec<Row>,
+    /// For each row, the published cells folded into its constant, with their coefficients
+    /// (`rhs = −Σ coef · value / scale`): what [`Shortfall`]s are made of.
+    published: Vec<Vec<(usize, f64)>>,
 }
 
 impl ComponentLp {
@@ -224,8 +227,8 @@ fn components(
         .into_iter()
         .map(|(root, (ts, cs))| {
             let vars = members.remove(&root).unwrap_or_default();
-            let rows = program_rows(&vars, cs.iter().copied(), values, scale, known);
-            ComponentLp { vars, targets: ts, rows }
+            let (rows, published) = program_rows(&vars, cs.iter().copied(), values, scale, known);
+            ComponentLp { vars, targets: ts, rows, published }
         })
         .collect();
     (out, scale)
@@ -234,43 +237,52 @@ fn components(
 /// The rows of the program over `vars` (sorted cells; all other cells are constants at their
 /// `values`): each constraint in `constraints` as `Σ children − parent = 0` (or the bounded
 /// form), and what the attacker knows of single variables. Values are divided by `scale`.
+/// Also returns, per row, the published cells in its constant with their coefficients.
 fn program_rows<'a>(
     vars: &[usize],
     constraints: impl Iterator<Item = &'a (Constraint, Relation)>,
     values: &[f64],
     scale: f64,
     known: Option<&[(f64, f64)]>,
-) -> Vec<Row> {
+) -> (Vec<Row>, Vec<Vec<(usize, f64)>>) {
     let var_of = |cell: usize| vars.binary_search(&cell).ok();
     let mut rows = Vec::new();
+    let mut published = Vec::new();
     for (c, rel) in constraints {
         // Σ children − parent, split into variables and constants.
         let mut terms = Vec::new();
-        let mut constant = 0.0;
+        let mut fixed = Vec::new();
         let mut add = |cell: usize, coef: f64| match var_of(cell) {
             Some(v) => terms.push((v, coef)),
-            None => constant += coef * values[cell] / scale,
+            None => fixed.push((cell, coef)),
         };
         add(c.parent, -1.0);
         for ch in &c.children {
             add(*ch, 1.0);
         }
+        let constant = fixed.iter().map(|(cell, coef)| coef * values[*cell] / scale).sum::<f64>();
         match rel {
-            Relation::Equal => rows.push(Row { terms, rhs: -constant, equality: true }),
+            Relation::Equal => {
+                rows.push(Row { terms, rhs: -constant, equality: true });
+                published.push(fixed);
+            }
             Relation::Bounded => {
                 // Σ children − parent ≥ 0, and parent − child ≥ 0 for each child.
                 rows.push(Row { terms, rhs: -constant, equality: false });
+                published.push(fixed);
                 for ch in &c.children {
                     let mut t = Vec::new();
-                    let mut k = 0.0;
+                    let mut f = Vec::new();
                     for (cell, coef) in [(c.parent, 1.0), (*ch, -1.0)] {
                         match var_of(cell) {
                             Some(v) => t.push((v, coef)),
-                            None => k += coef * values[cell] / scale,
+                            None => f.push((cell, coef)),
                         }
                     }
                     if !t.is_empty() {
+                        let k = f.iter().map(|(cell, coef)| coef * values[*cell] / scale).sum::<f64>();
                         rows.push(Row { terms: t, rhs: -k, equality: false });
+                        published.push(f);
                     }
                 }
             }
@@ -282,13 +294,15 @@ fn program_rows<'a>(
             let (lo, hi) = known[*cell];
             if lo > 0.0 {
                 rows.push(Row { terms: vec![(v, 1.0)], rhs: lo / scale, equality: false });
+                published.push(Vec::new());
             }
             if hi.is_finite() {
                 rows.push(Row { terms: vec![(v, -1.0)], rhs: -hi / scale, equality: false });
+                published.push(Vec::new());
             }
         }
     }
-    rows
+    (rows, published)
 }
 
 /// The intervals of the `targets` (suppressed cells) given `values` of every cell, which cells
@@ -325,9 +339,83 @@ pub fn audit_intervals(
     targets.iter().map(|t| by_cell.get(t).copied().unwrap_or(Interval { lo: 0.0, hi: f64::INFINITY })).collect()
 }
 
+/// One side of a target that the audit found unprotected, with the published cells whose
+/// suppression would widen it. They are read from the dual solution of the program that
+/// bounded the side: the bound is a combination of the rows' constants, and a published cell
+/// whose value enters that combination is one the bound depends on. Suppressing it lets the
+/// cell move, and the bound with it (the Benders-type separation of Fischetti &
+/// Salazar-González 2000, "Models and algorithms for optimizing cell suppression in tabular
+/// data with linear constraints", JASA 95(451), in a greedy form). A hint for choosing
+/// complementary cells, never a proof: the next audit decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortfall {
+    /// How much the side must still widen, in the measure's units.
+    pub gap: f64,
+    /// Published cells the bound depends on, ascending, each with the bound's rate of change
+    /// per unit of the cell's value (its absolute value), and how much suppressing it alone
+    /// could widen the side to first order: that rate times the room the cell has to move the
+    /// right way (down to 0 or its known lower bound, or up to its known upper bound; infinite
+    /// when nothing bounds it above).
+    ///
+    /// The duals come from an interior-point method, so they lie inside the face of optimal
+    /// duals: a cell in every optimal dual has the full rate (and suppressing it surely moves
+    /// the bound), a cell in only some of them a fraction of it.
+    pub cells: Vec<(usize, f64, f64)>,
+}
+
+/// The [`Shortfall`] of a side bounded by a program with dual values `y` (see [`Lp`]) over
+/// rows whose constants hold the `published` cells; `gap` as in [`Shortfall`].
+///
+/// The program minimises `x_t` (lower side) or `−x_t` (upper side), so its optimum times the
+/// scale is `lo` or `−hi`, and widening means lowering it. A row's right-hand side is
+/// `−Σ coef · value / scale`, so the optimum times the scale changes at `−Σ_r y_r · coef_r`
+/// per unit of a published cell's value.
+fn shortfall(
+    y: &[f64],
+    published: &[&[(usize, f64)]],
+    gap: f64,
+    values: &[f64],
+    known: Option<&[(f64, f64)]>,
+) -> Shortfall {
+    let mut slope: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
+    for (yr, cells) in y.iter().zip(published) {
+        for (cell, coef) in cells.iter() {
+            *slope.entry(*cell).or_insert(0.0) -= yr * coef;
+        }
+    }
+    let cells = slope
+        .into_iter()
+        // Interior-point duals are never exactly zero: ignore rates that are noise.
+        .filter(|(_, g)| g.abs() > 1e-4)
+        .map(|(cell, g)| {
+            let (lo, hi) = known.map_or((0.0, f64::INFINITY), |k| k[cell]);
+            // A positive rate lowers the optimum when the cell falls, a negative one when it rises.
+            let room = if g > 0.0 { values[cell] - lo } else { hi - values[cell] };
+            (cell, g.abs(), g.abs() * room.max(0.0))
+        })
+        .filter(|(_, _, gain)| *gain > 0.0)
+        .collect();
+    Shortfall { gap, cells }
+}
+
 /// Whether each target's attacker interval reaches its required interval `required[k] =
 /// (lo, hi)`: the interval must contain `[lo, hi]`. Same model as [`audit_intervals`], but
-/// cheaper when most targets pass.
+/// cheaper when most targets pass. See [`audit_shortfalls`].
+pub fn audit_protected(
+    values: &[f64],
+    suppressed: &[bool],
+    constraints: &[(Constraint, Relation)],
+    targets: &[usize],
+    required: &[(f64, f64)],
+    known: Option<&[(f64, f64)]>,
+) -> Vec<bool> {
+    audit_shortfalls(values, suppressed, constraints, targets, required, known).iter().map(Option::is_none).collect()
+}
+
+/// For each target, `None` when its attacker interval reaches its required interval
+/// `required[k] = (lo, hi)` (the interval contains `[lo, hi]`), otherwise the [`Shortfall`] of
+/// each failing side whose program gave a dual solution (possibly none, for example when the
+/// solver failed). Same model as [`audit_intervals`], but cheaper when most targets pass.
 ///
 /// Each side is first settled by *witnesses*: any table that satisfies every constraint is one
 /// the attacker cannot rule out, so a feasible table in which a target is at most its `lo`
@@ -338,19 +426,22 @@ pub fn audit_intervals(
 /// its exact bound, as in [`audit_intervals`]. A side counts as protected only with a witness
 /// or an exact bound, so the answer is the same as comparing exact intervals, and a solver
 /// failure counts as "not protected".
-pub fn audit_protected(
+pub fn audit_shortfalls(
     values: &[f64],
     suppressed: &[bool],
     constraints: &[(Constraint, Relation)],
     targets: &[usize],
     required: &[(f64, f64)],
     known: Option<&[(f64, f64)]>,
-) -> Vec<bool> {
+) -> Vec<Option<Vec<Shortfall>>> {
     let need: std::collections::HashMap<usize, (f64, f64)> =
         targets.iter().copied().zip(required.iter().copied()).collect();
     let (comps, scale) = components(values, suppressed, constraints, targets, known);
     let tol = |cell: usize| 1e-6 * values[cell].abs().max(1.0);
-    let results: Vec<Vec<(usize, bool)>> = comps
+    type Failing = Vec<(usize, Option<Shortfall>)>;
+    // A side's verdict: `None` when protected, else the shortfall if a dual solution gave one.
+    type Verdict = Option<Option<Shortfall>>;
+    let results: Vec<Vec<(usize, Option<Vec<Shortfall>>)>> = comps
         .into_par_iter()
         .map(|comp| {
             let n_vars = comp.vars.len();
@@ -358,43 +449,60 @@ pub fn audit_protected(
             // ones; then, for each target left, the local programs around it and, if they do
             // not settle it, the exact program. A single target's witness program is exact
             // already (min max(x, lo) = lo exactly when lo is reachable).
-            let sides: Vec<Vec<usize>> = [true, false]
+            let sides: Vec<Failing> = [true, false]
                 .into_par_iter()
                 .map(|low| {
                     // The bound of variable `var` in a program (NaN when the solve failed,
-                    // which protects nothing), and whether it protects target `t`.
+                    // which protects nothing), with the program's dual values.
                     let bound = |rows: &[Row], n: usize, var: usize| {
-                        if low {
-                            solve(rows, n, &[(var, 1.0)]).lower(var, scale)
-                        } else {
-                            solve(rows, n, &[(var, -1.0)]).upper(var, scale)
-                        }
+                        let lp = if low { solve(rows, n, &[(var, 1.0)]) } else { solve(rows, n, &[(var, -1.0)]) };
+                        let b = if low { lp.lower(var, scale) } else { lp.upper(var, scale) };
+                        (b, lp)
                     };
-                    let protects = |t: usize, b: f64| {
+                    // How much the side of `t` bounded by `b` must still widen (≤ 0: protected).
+                    let gap = |t: usize, b: f64| {
                         let (lo, hi) = need[&t];
                         if low {
-                            b <= lo + tol(t)
+                            b - lo
                         } else {
-                            b >= hi - tol(t)
+                            hi - b
                         }
                     };
-                    // The verdict of the local programs around `t`, if they settle it.
-                    let local = |t: usize| -> Option<bool> {
+                    let protects = |t: usize, b: f64| gap(t, b) <= tol(t);
+                    // The shortfall of `t`, from the dual values of a program whose rows are
+                    // the component's rows `rows` (then rows without published cells).
+                    let short = |t: usize, b: f64, lp: &Lp, rows: &[usize]| match lp {
+                        Lp::Optimal(_, y) if !b.is_nan() => {
+                            let published: Vec<&[(usize, f64)]> =
+                                rows.iter().map(|r| comp.published[*r].as_slice()).collect();
+                            Some(shortfall(y, &published, gap(t, b), values, known))
+                        }
+                        _ => None,
+                    };
+                    let all_rows: Vec<usize> = (0..comp.rows.len()).collect();
+                    // The verdict of the local programs around `t`, if they settle it (with
+                    // the relaxation's shortfall when it fails).
+                    let local = |t: usize| -> Option<Verdict> {
                         let local = Local::around(&comp, comp.var_of(t).unwrap_or(0), LOCAL_DEPTH);
                         // Not much smaller than the component: the exact program is as cheap.
                         if local.outer.len() * 4 > n_vars {
                             return None;
                         }
                         let (rows, n, var) = local.restriction(&comp, values, scale);
-                        if protects(t, bound(&rows, n, var)) {
-                            return Some(true);
+                        if protects(t, bound(&rows, n, var).0) {
+                            return Some(None);
                         }
                         let (rows, n, var) = local.relaxation(&comp);
-                        let b = bound(&rows, n, var);
-                        (!b.is_nan() && !protects(t, b)).then_some(false)
+                        let (b, lp) = bound(&rows, n, var);
+                        (!b.is_nan() && !protects(t, b)).then(|| Some(short(t, b, &lp, &local.rows)))
+                    };
+                    // The exact verdict of `t`: `None` when protected.
+                    let exact = |t: usize| -> Verdict {
+                        let (b, lp) = bound(&comp.rows, n_vars, comp.var_of(t).unwrap_or(0));
+                        (!protects(t, b)).then(|| short(t, b, &lp, &all_rows))
                     };
                     let mut open = comp.targets.clone();
-                    let mut failing = Vec::new();
+                    let mut failing: Failing = Vec::new();
                     while !open.is_empty() {
                         let mut rows: Vec<Row> = Vec::new();
                         let mut objective = Vec::new();
@@ -423,11 +531,17 @@ pub fn audit_protected(
                         let all: Vec<Row> = comp.rows.iter().cloned().chain(rows).collect();
                         let before = open.len();
                         // A failed solve settles nothing.
-                        if let Lp::Optimal(x) = solve(&all, n_vars + open.len(), &objective) {
+                        let lp = solve(&all, n_vars + open.len(), &objective);
+                        if let Lp::Optimal(x, _) = &lp {
                             open.retain(|t| !protects(*t, x[comp.var_of(*t).unwrap_or(0)] * scale));
                         }
                         if before == 1 {
-                            failing.extend(open);
+                            // The program was exact for its one target (weight 1); its
+                            // objective is x (or −x) when the target fails.
+                            failing.extend(open.iter().map(|t| {
+                                let b = lp.value(comp.var_of(*t).unwrap_or(0)).map_or(f64::NAN, |x| x * scale);
+                                (*t, short(*t, b, &lp, &all_rows))
+                            }));
                             return failing;
                         }
                         if open.len() == before {
@@ -436,21 +550,18 @@ pub fn audit_protected(
                     }
                     failing.extend(
                         open.par_iter()
-                            .copied()
-                            .filter(|t| {
-                                let exact = || protects(*t, bound(&comp.rows, n_vars, comp.var_of(*t).unwrap_or(0)));
-                                !local(*t).unwrap_or_else(exact)
-                            })
-                            .collect::<Vec<usize>>(),
+                            .filter_map(|t| local(*t).unwrap_or_else(|| exact(*t)).map(|s| (*t, s)))
+                            .collect::<Failing>(),
                     );
                     failing
                 })
                 .collect();
-            let mut ok: std::collections::HashMap<usize, bool> = comp.targets.iter().map(|t| (*t, true)).collect();
-            for t in sides.into_iter().flatten() {
-                ok.insert(t, false);
+            let mut out: std::collections::BTreeMap<usize, Option<Vec<Shortfall>>> =
+                comp.targets.iter().map(|t| (*t, None)).collect();
+            for (t, s) in sides.into_iter().flatten() {
+                out.entry(t).or_insert(None).get_or_insert_with(Vec::new).extend(s);
             }
-            ok.into_iter().collect()
+            out.into_iter().collect()
         })
         .collect();
     let mut by_cell = std::collections::HashMap::new();
@@ -458,7 +569,14 @@ pub fn audit_protected(
         by_cell.insert(r.0, r.1);
     }
     // A target in no component touches no constraint: nothing bounds it but non-negativity.
-    targets.iter().zip(required).map(|(t, (lo, _))| by_cell.get(t).copied().unwrap_or(*lo <= tol(*t))).collect()
+    targets
+        .iter()
+        .zip(required)
+        .map(|(t, (lo, _))| match by_cell.remove(t) {
+            Some(verdict) => verdict,
+            None => (*lo > tol(*t)).then(Vec::new),
+        })
+        .collect()
 }
 
 /// Whether each target's attacker interval is at least `width` wide, without computing every
@@ -503,7 +621,7 @@ pub fn audit_widths(
                     objective.push((cap, -1.0));
                 }
                 let before = open.len();
-                if let Lp::Optimal(x) = solve(&rows, 2 * n + open.len(), &objective) {
+                if let Lp::Optimal(x, _) = solve(&rows, 2 * n + open.len(), &objective) {
                     open.retain(|t| {
                         let v = comp.var_of(*t).unwrap_or(0);
                         (x[v + n] - x[v]) * scale < width - tol * width.max(1.0)
@@ -527,8 +645,9 @@ pub fn audit_widths(
 
 /// What a linear program gave.
 enum Lp {
-    /// An optimal solution.
-    Optimal(Vec<f64>),
+    /// An optimal solution `x`, and the dual value of each row in the order given to
+    /// [`solve`]: how fast the optimal objective grows with the row's right-hand side.
+    Optimal(Vec<f64>, Vec<f64>),
     /// The objective is unbounded below.
     Unbounded,
     /// The solver gave up: nothing may be concluded from it.
@@ -539,7 +658,7 @@ impl Lp {
     /// The optimal value of variable `v`.
     fn value(&self, v: usize) -> Option<f64> {
         match self {
-            Lp::Optimal(x) => x.get(v).copied(),
+            Lp::Optimal(x, _) => x.get(v).copied(),
             _ => None,
         }
     }
@@ -610,7 +729,26 @@ fn solve(rows: &[Row], n_vars: usize, objective: &[(usize, f64)]) -> Lp {
     let Ok(mut solver) = DefaultSolver::new(&p, &q, &a, &b, &cones, settings) else { return Lp::Failed };
     solver.solve();
     match solver.solution.status {
-        SolverStatus::Solved | SolverStatus::AlmostSolved => Lp::Optimal(solver.solution.x.clone()),
+        SolverStatus::Solved | SolverStatus::AlmostSolved => {
+            // Clarabel's duals z satisfy Aᵀz + q = 0 with objective −bᵀz, so the objective
+            // grows at −z per unit of an equality's b = rhs and at z per unit of an
+            // inequality's b = −rhs. Back to the caller's row order.
+            let z = &solver.solution.z;
+            let (mut e, mut i) = (0, eq.len());
+            let y = rows
+                .iter()
+                .map(|r| {
+                    if r.equality {
+                        e += 1;
+                        -z[e - 1]
+                    } else {
+                        i += 1;
+                        z[i - 1]
+                    }
+                })
+                .collect();
+            Lp::Optimal(solver.solution.x.clone(), y)
+        }
         SolverStatus::DualInfeasible => Lp::Unbounded,
         // Anything else (including "almost" infeasibility certificates) concludes nothing.
         _ => Lp::Failed,
@@ -676,6 +814,51 @@ mod tests {
         s[0] = true;
         let i = audit_intervals(&v, &s, &cs, &[0], None)[0];
         assert!((i.lo - 5.0).abs() < 1e-6 && (i.hi - 7.0).abs() < 1e-6, "{i:?}");
+    }
+
+    #[test]
+    fn shortfalls_name_the_cells_that_pin_a_bound() {
+        // A 3×3 table with totals; only x00 = 2 is hidden, so row 0 (2 + 20 + 30 = 52) and
+        // column 0 (2 + 40 + 70 = 112) each pin it to 2. With a required interval [1, 3] both
+        // sides fail by 1, and the bound depends on the published cells of those two
+        // constraints alone: at rates y and 1 − y (the duals of the row and the column, which
+        // share the single unit of x00). The lower bound falls as a sibling rises (nothing
+        // bounds that from above: infinite gain) and as a total falls (at most to 0: rate ×
+        // value); the upper bound rises as a sibling falls and as a total rises.
+        let t = HierTable::new(vec![DimTree::flat(3, true), DimTree::flat(3, true)]);
+        let v = vec![2., 20., 30., 52., 40., 50., 60., 150., 70., 80., 90., 240., 112., 150., 180., 442.];
+        let mut s = vec![false; 16];
+        s[0] = true;
+        let got = audit_shortfalls(&v, &s, &eq_constraints(&t), &[0], &[(1.0, 3.0)], None);
+        let sides = got[0].as_ref().expect("x00 is pinned");
+        assert_eq!(sides.len(), 2, "{sides:?}");
+        for (low, side) in [true, false].into_iter().zip(sides) {
+            assert!((side.gap - 1.0).abs() < 1e-6, "{side:?}");
+            let cells: Vec<usize> = side.cells.iter().map(|c| c.0).collect();
+            let rate = |cell: usize| side.cells.iter().find(|c| c.0 == cell).map_or(0.0, |c| c.1);
+            let gain = |cell: usize| side.cells.iter().find(|c| c.0 == cell).map_or(0.0, |c| c.2);
+            // Row 0: 20, 30 and the total 52 (cells 1, 2, 3); column 0: 40, 70, 112 (4, 8, 12).
+            assert!(cells.iter().all(|c| [1, 2, 3, 4, 8, 12].contains(c)), "{side:?}");
+            assert!((rate(1) + rate(4) - 1.0).abs() < 1e-4, "{side:?}");
+            let (siblings, totals): (&[usize], &[usize]) = (&[1, 2, 4, 8], &[3, 12]);
+            let (rises, falls) = if low { (siblings, totals) } else { (totals, siblings) };
+            for (sibling, total) in [(1, 3), (2, 3), (4, 12), (8, 12)] {
+                assert!((rate(sibling) - rate(total)).abs() < 1e-4, "{side:?}");
+            }
+            for &cell in rises {
+                assert!(rate(cell) < 1e-4 || gain(cell).is_infinite(), "{side:?}");
+            }
+            for &cell in falls {
+                assert!(rate(cell) < 1e-4 || (gain(cell) - rate(cell) * v[cell]).abs() < 1e-3, "{side:?}");
+            }
+        }
+        // Once row 0's sibling 20 is hidden too (with 50 below it, closing a rectangle), the
+        // cell is protected: no shortfall.
+        for c in [1, 4, 5] {
+            s[c] = true;
+        }
+        let got = audit_shortfalls(&v, &s, &eq_constraints(&t), &[0], &[(1.0, 3.0)], None);
+        assert_eq!(got, vec![None]);
     }
 
     #[test]

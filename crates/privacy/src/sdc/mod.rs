@@ -8,7 +8,7 @@ pub mod hier;
 pub mod suppress;
 pub mod tabulate;
 
-pub use audit::{audit_intervals, audit_protected, audit_widths, Interval};
+pub use audit::{audit_intervals, audit_protected, audit_shortfalls, audit_widths, Interval, Shortfall};
 pub use hier::{Constraint, DimTree, HierTable, Relation};
 pub use suppress::{
     primary_suppression, secondary_suppression, zero_full_suppression, Cubes, MeasureTable, PrimaryRules, Protection,

@@ -10,8 +10,9 @@
 //! 1. *Singletons*: a constraint with exactly one suppressed cell reveals it exactly, so the
 //!    cheapest other cell of that constraint is suppressed too.
 //! 2. *Audit*: the tightest interval of every primary cell is computed by linear programming
-//!    ([`super::audit`]); for a cell whose interval is too narrow, the cheapest published cell
-//!    of its least-suppressed constraint is suppressed.
+//!    ([`super::audit`]); for a cell whose interval is too narrow, the published cells its
+//!    attacker bound depends on (read from the dual solution of the program that computed it,
+//!    see [`Shortfall`]) are suppressed, cheapest first, until they cover the missing width.
 //!
 //! "Cheapest" prefers inner cells over margins, then small values, then the lower index, so the
 //! pattern suppresses little information and is a deterministic function of the table.
@@ -22,7 +23,7 @@
 //! constraints", JASA 95(451)), with a greedy choice of complementary cells in place of the
 //! exact branch-and-cut.
 
-use super::audit::{audit_protected, Interval};
+use super::audit::{audit_shortfalls, Interval, Shortfall};
 use super::hier::{Constraint, HierTable, Relation};
 
 /// The SDC status of a cell.
@@ -229,15 +230,26 @@ impl MeasureTable<'_> {
     }
 
     /// Whether each of `targets` is protected when the `hidden` cells are suppressed, by the
-    /// attacker audit (linear programming; see [`audit_protected`]).
+    /// attacker audit (linear programming; see [`audit_shortfalls`]).
     pub fn audit(&self, targets: &[usize], hidden: &[bool], constraints: &[Constraint]) -> Vec<bool> {
+        self.shortfalls(targets, hidden, constraints).iter().map(Option::is_none).collect()
+    }
+
+    /// For each of `targets`, `None` when the attacker audit proves it protected, otherwise
+    /// the [`Shortfall`]s of its failing sides (see [`audit_shortfalls`]).
+    pub fn shortfalls(
+        &self,
+        targets: &[usize],
+        hidden: &[bool],
+        constraints: &[Constraint],
+    ) -> Vec<Option<Vec<Shortfall>>> {
         // Cells with nothing to protect pass; the rest go to the audit.
         let (need, open): (Vec<(f64, f64)>, Vec<usize>) =
             targets.iter().filter_map(|c| self.required(*c).map(|r| (r, *c))).unzip();
         let cs: Vec<(Constraint, Relation)> = constraints.iter().cloned().zip(self.relations.iter().copied()).collect();
-        let verdict: std::collections::HashMap<usize, bool> =
-            open.iter().copied().zip(audit_protected(self.values, hidden, &cs, &open, &need, self.known)).collect();
-        targets.iter().map(|c| verdict.get(c).copied().unwrap_or(true)).collect()
+        let mut verdict: std::collections::HashMap<usize, Option<Vec<Shortfall>>> =
+            open.iter().copied().zip(audit_shortfalls(self.values, hidden, &cs, &open, &need, self.known)).collect();
+        targets.iter().map(|c| verdict.remove(c).unwrap_or(None)).collect()
     }
 
     /// A constraint that by itself bounds `cell` too tightly, if any: the cheap, necessary
@@ -557,24 +569,58 @@ pub fn secondary_suppression(
         // 4. Audit by linear programming the primary cells no cube certifies.
         let hidden: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
         pending.retain(|cell| !cubes.certified(*cell, measures, &hidden));
-        let mut ok = vec![true; pending.len()];
+        // Per pending cell: `None` while every measure proves it protected, else the
+        // shortfalls of its failing sides in every measure.
+        let mut verdicts: Vec<Option<Vec<Shortfall>>> = vec![None; pending.len()];
         for m in measures {
-            for (o, p) in ok.iter_mut().zip(m.audit(&pending, &hidden, &constraints)) {
-                *o &= p;
+            for (v, p) in verdicts.iter_mut().zip(m.shortfalls(&pending, &hidden, &constraints)) {
+                if let Some(s) = p {
+                    v.get_or_insert_with(Vec::new).extend(s);
+                }
             }
         }
-        let failing: Vec<usize> = pending.iter().zip(&ok).filter(|(_, o)| !**o).map(|(c, _)| *c).collect();
+        let (failing, shortfalls): (Vec<usize>, Vec<Vec<Shortfall>>) =
+            pending.iter().zip(verdicts).filter_map(|(c, v)| v.map(|s| (*c, s))).unzip();
         if failing.is_empty() || rounds >= max_rounds {
             return Secondary { status, unprotected: failing, rounds };
         }
-        // 5. For each failing cell, open the constraints nearest to it further: the cheapest
-        //    published cell of its least-suppressed constraint, or, when every constraint of
-        //    the cell is suppressed, of the nearest constraints reachable through suppressed
-        //    cells. A cell that keeps failing opens twice as many constraints each round.
+        // 5. For each failing side, suppress the published cells its bound depends on (read
+        //    from the dual solution of the program that bounded it, see `Shortfall`), cheapest
+        //    first, until their first-order widening covers the gap; cells picked for other
+        //    failing cells this round count too. This repairs most cells in one round.
+        //    A cell without such hints opens the constraints nearest to it further: the
+        //    cheapest published cell of its least-suppressed constraint, or, when every
+        //    constraint of the cell is suppressed, of the nearest constraints reachable through
+        //    suppressed cells. A cell that keeps failing opens twice as many constraints each
+        //    round.
         let mut added = false;
-        for cell in &failing {
+        for (cell, shortfalls) in failing.iter().zip(&shortfalls) {
             let strikes = failures.entry(*cell).or_insert(0u32);
             *strikes += 1;
+            let mut hinted = false;
+            for s in shortfalls {
+                // The cells with (nearly) the largest rate are in (nearly) every optimal dual:
+                // suppressing them moves the bound, while a cell with a small rate may be
+                // one of several alternatives that each pin it.
+                let top = s.cells.iter().map(|(_, rate, _)| *rate).fold(0.0, f64::max);
+                let binding = || s.cells.iter().filter(|(_, rate, _)| *rate >= 0.5 * top);
+                let mut covered: f64 = binding().filter(|(x, _, _)| suppressed(&status, *x)).map(|(_, _, g)| g).sum();
+                let mut candidates: Vec<(usize, f64)> =
+                    binding().filter(|(x, _, _)| !suppressed(&status, *x)).map(|(x, _, g)| (*x, *g)).collect();
+                candidates.sort_by_key(|(x, _)| cost(*x));
+                for (x, gain) in candidates {
+                    if covered >= s.gap {
+                        break;
+                    }
+                    status[x] = SdcStatus::Secondary;
+                    covered += gain;
+                    added = true;
+                }
+                hinted |= !s.cells.is_empty();
+            }
+            if hinted {
+                continue;
+            }
             let wanted = 1usize << (*strikes - 1).min(4);
             let mut opened: Vec<&Constraint> = by_cell[*cell]
                 .iter()
