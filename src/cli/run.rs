@@ -92,7 +92,14 @@ fn dry_run(args: &RunArgs) -> Result<(), CliError> {
             m.name,
             m.epsilon.map_or("–".to_string(), |e| e.to_string()),
             m.rho,
-            m.sensitivity / unit,
+            {
+                let s = m.sensitivity / unit;
+                if s.fract() == 0.0 {
+                    format!("{s:.0}")
+                } else {
+                    format!("{s:.4}")
+                }
+            },
             m.noise_sd() / unit,
             m.ci95_half_width() as f64 / unit
         ));
