@@ -483,11 +483,16 @@ pub fn audit_shortfalls(
                     // The verdict of the local programs around `t`, if they settle it (with
                     // the relaxation's shortfall when it fails).
                     let local = |t: usize| -> Option<Verdict> {
-                        let local = Local::around(&comp, comp.var_of(t).unwrap_or(0), LOCAL_DEPTH);
-                        // Not much smaller than the component: the exact program is as cheap.
-                        if local.outer.len() * 4 > n_vars {
-                            return None;
-                        }
+                        // The widest neighbourhood (at most `LOCAL_DEPTH` steps) that is much
+                        // smaller than the component; none: the exact program is as cheap.
+                        // Through the margins, two steps often reach most of a component,
+                        // while the cell's own constraints (one step) still prove most failing
+                        // sides unprotected: on the monthly table this halves the first
+                        // round's exact programs (170 → 88). Both are proofs at any depth.
+                        let local = (1..=LOCAL_DEPTH)
+                            .rev()
+                            .map(|depth| Local::around(&comp, comp.var_of(t).unwrap_or(0), depth))
+                            .find(|local| local.outer.len() * 4 <= n_vars)?;
                         let (rows, n, var) = local.restriction(&comp, values, scale);
                         if protects(t, bound(&rows, n, var).0) {
                             return Some(None);
