@@ -350,23 +350,32 @@ impl<'a> Cubes<'a> {
         Cubes { table, limits }
     }
 
-    /// Every cube around inner cell `cell`: its corners with their signs.
-    fn cubes(&self, cell: usize) -> Vec<Vec<(usize, f64)>> {
+    /// Every cube around inner cell `cell` whose siblings all pass `keep` (each sibling is
+    /// the cell moved along one dimension, and a corner of every cube it spans): its corners
+    /// with their signs, in a fixed order.
+    fn cubes(&self, cell: usize, keep: &dyn Fn(usize) -> bool) -> Vec<Vec<(usize, f64)>> {
         let coords = self.table.coords(cell);
         let dims = self.table.dims();
-        // For each dimension with a parent: the sibling leaves that can pair with the cell.
-        let mut choices: Vec<(usize, Vec<u32>)> = Vec::new();
+        // For each dimension with a parent: how far (in cell index) each sibling leaf that can
+        // pair with the cell lies from it. A corner is the cell plus one such offset for each
+        // dimension it moves along.
+        let mut choices: Vec<Vec<isize>> = Vec::new();
         for (d, tree) in dims.iter().enumerate() {
             if let Some(p) = tree.parent[coords[d]] {
-                let sibs: Vec<u32> = tree.children[p as usize]
+                let mut c = coords.clone();
+                let offsets: Vec<isize> = tree.children[p as usize]
                     .iter()
-                    .copied()
-                    .filter(|s| *s as usize != coords[d] && tree.is_leaf(*s as usize))
+                    .filter(|s| **s as usize != coords[d] && tree.is_leaf(**s as usize))
+                    .map(|s| {
+                        c[d] = *s as usize;
+                        self.table.cell(&c) as isize - cell as isize
+                    })
+                    .filter(|off| keep(cell.wrapping_add_signed(*off)))
                     .collect();
-                if sibs.is_empty() {
+                if offsets.is_empty() {
                     return Vec::new();
                 }
-                choices.push((d, sibs));
+                choices.push(offsets);
             }
         }
         let mut out = Vec::new();
@@ -374,22 +383,22 @@ impl<'a> Cubes<'a> {
         'cubes: loop {
             let mut corners = Vec::with_capacity(1 << choices.len());
             for mask in 0..(1usize << choices.len()) {
-                let mut c = coords.clone();
+                let mut corner = cell;
                 let mut sign = 1.0;
-                for (bit, (d, sibs)) in choices.iter().enumerate() {
+                for (bit, offsets) in choices.iter().enumerate() {
                     if mask & (1 << bit) != 0 {
-                        c[*d] = sibs[pick[bit]] as usize;
+                        corner = corner.wrapping_add_signed(offsets[pick[bit]]);
                         sign = -sign;
                     }
                 }
-                corners.push((self.table.cell(&c), sign));
+                corners.push((corner, sign));
             }
             out.push(corners);
             let mut d = choices.len();
             while d > 0 {
                 d -= 1;
                 pick[d] += 1;
-                if pick[d] < choices[d].1.len() {
+                if pick[d] < choices[d].len() {
                     continue 'cubes;
                 }
                 pick[d] = 0;
@@ -423,7 +432,8 @@ impl<'a> Cubes<'a> {
             return false;
         }
         let cubes: Vec<Vec<(usize, f64)>> =
-            self.cubes(cell).into_iter().filter(|c| c.iter().all(|(x, _)| hidden[*x])).collect();
+            // Only cubes whose siblings are suppressed can be all-suppressed.
+            self.cubes(cell, &|x| hidden[x]).into_iter().filter(|c| c.iter().all(|(x, _)| hidden[*x])).collect();
         measures.iter().enumerate().all(|(k, m)| {
             let Some((req_lo, req_hi)) = m.required(cell) else { return true };
             let v = m.values[cell];
@@ -447,7 +457,7 @@ impl<'a> Cubes<'a> {
         if !self.table.is_inner(cell) {
             return None;
         }
-        self.cubes(cell)
+        self.cubes(cell, &|_| true)
             .into_iter()
             .filter(|c| {
                 measures.iter().enumerate().all(|(k, m)| {
@@ -506,6 +516,8 @@ pub fn secondary_suppression(
     let mut rounds = 0;
     let max_rounds = 10_000;
     let mut failures: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
+    // Per measure table: the cells the audit has proven protected in it.
+    let mut proven: Vec<std::collections::HashSet<usize>> = vec![std::collections::HashSet::new(); measures.len()];
     loop {
         rounds += 1;
         // 1. Singletons, until none is left.
@@ -547,35 +559,54 @@ pub fn secondary_suppression(
         }
         // 3. Hypercubes: an inner primary cell that no all-suppressed cube protects gets its
         //    cheapest protecting cube suppressed. Certified cells need no linear program.
+        //    A cell stays certified once it is (suppressing more cells keeps its cube), so
+        //    certified cells are remembered instead of checked again in every pass and
+        //    before the audit.
+        let mut certified = vec![false; pending.len()];
+        let mut now: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
         let mut cubed = true;
         while cubed {
             cubed = false;
-            let hidden: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
-            for cell in &pending {
-                if cubes.certified(*cell, measures, &hidden) {
+            // Certificates are checked against the pass's starting pattern, suppressions
+            // chosen against the current one.
+            let hidden = now.clone();
+            for (cell, done) in pending.iter().zip(certified.iter_mut()) {
+                if *done || cubes.certified(*cell, measures, &hidden) {
+                    *done = true;
                     continue;
                 }
-                let now: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
                 if let Some(corners) = cubes.best_cube(*cell, measures, &now, &cost) {
                     for x in corners {
                         if !status[x].is_suppressed() {
                             status[x] = SdcStatus::Secondary;
+                            now[x] = true;
                             cubed = true;
                         }
                     }
                 }
             }
         }
-        // 4. Audit by linear programming the primary cells no cube certifies.
-        let hidden: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
-        pending.retain(|cell| !cubes.certified(*cell, measures, &hidden));
+        // 4. Audit by linear programming the primary cells no cube certifies (the last pass
+        //    added nothing, so its checks are those of the final pattern).
+        let hidden = now;
+        let mut flags = certified.into_iter();
+        pending.retain(|_| !flags.next().unwrap_or(false));
         // Per pending cell: `None` while every measure proves it protected, else the
         // shortfalls of its failing sides in every measure.
+        //    A cell proven protected in a measure table stays so (suppressing more cells
+        //    only widens intervals), so a cell that failed in another table is not audited
+        //    again in this one: in the monthly table's second round most of the cells still
+        //    pending fail in one table only.
         let mut verdicts: Vec<Option<Vec<Shortfall>>> = vec![None; pending.len()];
-        for m in measures {
-            for (v, p) in verdicts.iter_mut().zip(m.shortfalls(&pending, &hidden, &constraints)) {
-                if let Some(s) = p {
-                    v.get_or_insert_with(Vec::new).extend(s);
+        for (m, proven) in measures.iter().zip(proven.iter_mut()) {
+            let (at, open): (Vec<usize>, Vec<usize>) =
+                pending.iter().enumerate().filter(|(_, c)| !proven.contains(*c)).map(|(k, c)| (k, *c)).unzip();
+            for ((k, cell), p) in at.into_iter().zip(&open).zip(m.shortfalls(&open, &hidden, &constraints)) {
+                match p {
+                    Some(s) => verdicts[k].get_or_insert_with(Vec::new).extend(s),
+                    None => {
+                        proven.insert(*cell);
+                    }
                 }
             }
         }
@@ -776,6 +807,117 @@ mod tests {
         let i = audit_intervals(&v, &h, &cs, &[0], None)[0];
         assert!(i.lo.abs() < 1e-6 && (i.hi - 22.0).abs() < 1e-6, "{i:?}");
         assert!(protection.satisfied(2.0, &i));
+    }
+
+    #[test]
+    fn cubes_span_siblings_and_skip_published_ones() {
+        // A 4×3×3 table with totals. Around every inner cell, each cube has 2³ distinct inner
+        // corners, each differing from the cell in as many coordinates as its sign says (−1 for
+        // an odd number); and the cubes kept when only suppressed siblings may be used are
+        // exactly the all-suppressed cubes among all of them, in the same order.
+        let t = HierTable::new(vec![DimTree::flat(4, true), DimTree::flat(3, true), DimTree::flat(3, true)]);
+        let relations = vec![Relation::Equal; t.constraints().len()];
+        let v = vec![1.0; t.n_cells()];
+        let m = [MeasureTable {
+            values: &v,
+            relations: &relations,
+            protection: Protection { ratio: 0.3, min_width: 1.0 },
+            known: None,
+            protect_zero: None,
+        }];
+        let cubes = Cubes::new(&t, &t.constraints(), &m);
+        let hidden: Vec<bool> = (0..t.n_cells()).map(|c| (c * 2_654_435_761) % 97 < 80).collect();
+        let mut kept = 0;
+        for cell in (0..t.n_cells()).filter(|c| t.is_inner(*c)) {
+            let all = cubes.cubes(cell, &|_| true);
+            assert_eq!(all.len(), 3 * 2 * 2);
+            let coords = t.coords(cell);
+            for cube in &all {
+                let mut corners: Vec<usize> = cube.iter().map(|(x, _)| *x).collect();
+                corners.sort_unstable();
+                corners.dedup();
+                assert_eq!(corners.len(), 8);
+                for (x, sign) in cube {
+                    assert!(t.is_inner(*x));
+                    let moved = t.coords(*x).iter().zip(&coords).filter(|(a, b)| a != b).count();
+                    assert_eq!(*sign, if moved % 2 == 0 { 1.0 } else { -1.0 });
+                }
+            }
+            let want: Vec<_> = all.into_iter().filter(|c| c.iter().all(|(x, _)| hidden[*x])).collect();
+            let got: Vec<_> =
+                cubes.cubes(cell, &|x| hidden[x]).into_iter().filter(|c| c.iter().all(|(x, _)| hidden[*x])).collect();
+            kept += want.len();
+            assert_eq!(got, want);
+        }
+        assert!(kept > 0 && kept < 24 * 12, "{kept}");
+    }
+
+    #[test]
+    fn several_measures_end_protected_in_each() {
+        // Random 4×3×3 tables with totals and two measures that disagree (a cell may be
+        // protected in one and not the other, so later rounds audit it in one table only):
+        // the final pattern must protect every primary cell in both, by exact intervals.
+        let t = HierTable::new(vec![DimTree::flat(4, true), DimTree::flat(3, true), DimTree::flat(3, true)]);
+        let n = t.n_cells();
+        let cs: Vec<(Constraint, Relation)> = t.constraints().into_iter().map(|c| (c, Relation::Equal)).collect();
+        let relations = vec![Relation::Equal; cs.len()];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut by_degree: Vec<usize> = (0..n).filter(|c| !t.is_inner(*c)).collect();
+        by_degree.sort_by_key(|c| t.margin_degree(*c));
+        let (mut later_rounds, mut checked) = (0, 0);
+        for _ in 0..8 {
+            let mut tables: Vec<Vec<f64>> = Vec::new();
+            for _ in 0..2 {
+                let mut v: Vec<f64> =
+                    (0..n).map(|c| if t.is_inner(c) { (1 + next() % 40) as f64 } else { 0.0 }).collect();
+                for &cell in &by_degree {
+                    let coords = t.coords(cell);
+                    let d = (0..3).find(|d| !t.dims()[*d].is_leaf(coords[*d])).unwrap_or(0);
+                    v[cell] = t.dims()[d].children[coords[d]]
+                        .iter()
+                        .map(|k| {
+                            let mut c = coords.clone();
+                            c[d] = *k as usize;
+                            v[t.cell(&c)]
+                        })
+                        .sum();
+                }
+                tables.push(v);
+            }
+            let primary: Vec<SdcStatus> =
+                (0..n)
+                    .map(|c| {
+                        if t.is_inner(c) && next() % 6 == 0 {
+                            SdcStatus::PrimaryFrequency
+                        } else {
+                            SdcStatus::Published
+                        }
+                    })
+                    .collect();
+            let protection = Protection { ratio: 0.3, min_width: 1.0 };
+            let measures: Vec<MeasureTable<'_>> = tables
+                .iter()
+                .map(|v| MeasureTable { values: v, relations: &relations, protection, known: None, protect_zero: None })
+                .collect();
+            let out = secondary_suppression(&t, &primary, &measures, &tables[0]);
+            assert!(out.unprotected.is_empty());
+            later_rounds += usize::from(out.rounds > 1);
+            let hidden: Vec<bool> = out.status.iter().map(|s| s.is_suppressed()).collect();
+            let targets: Vec<usize> = (0..n).filter(|c| primary[*c].is_primary()).collect();
+            for v in &tables {
+                for (cell, i) in targets.iter().zip(audit_intervals(v, &hidden, &cs, &targets, None)) {
+                    assert!(protection.satisfied(v[*cell], &i), "cell {cell}: {i:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(later_rounds > 0 && checked > 20, "{later_rounds} {checked}");
     }
 
     #[test]
