@@ -135,3 +135,28 @@ fn zero_full_rule_suppresses_cells_that_hold_a_whole_group() {
         .expect_code(1)
         .expect_stdout_or_stderr(&["protection.zero_full.dimensions[0]", "no total"]);
 }
+
+#[test]
+fn sdc_pattern_is_the_same_whatever_the_thread_count() {
+    // A synthetic extract large enough for many linked components, so the audit's programs run
+    // in parallel: the cells file (values and the suppression pattern) must be byte-identical.
+    let ws = Workspace::new();
+    let policy = ws.path("policies/payment-defaults-quarterly-sdc.toml");
+    let input = ws.path("synthetic.csv");
+    ws.run(&["synth", "payment-defaults", "--rows", "6000", "--seed", "11", "--out", input.to_str().unwrap()])
+        .expect_code(0);
+    let release = |out: &str, threads: &str| {
+        ws.run_env(
+            &["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", out],
+            &[("CELLGUARD_PSEUDONYM_KEY", Some(common::TEST_KEY)), ("RAYON_NUM_THREADS", Some(threads))],
+        )
+        .expect_code(0);
+        std::fs::read(ws.path(out).join("cells.csv")).unwrap()
+    };
+    let single = release("t1", "1");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("t1/manifest.json")).unwrap()).unwrap();
+    assert!(m["sdc"]["secondary_cells"].as_u64().unwrap() > 20, "{}", m["sdc"]);
+    for threads in ["2", "4"] {
+        assert!(release(&format!("t{threads}"), threads) == single, "{threads} threads gave another pattern");
+    }
+}
