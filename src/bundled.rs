@@ -26,6 +26,10 @@ pub const FILES: &[BundledFile] = &[
     },
     BundledFile { path: "food-cards-quarterly.toml", content: include_str!("../policies/food-cards-quarterly.toml") },
     BundledFile {
+        path: "payment-defaults-quarterly-dp-sdc.toml",
+        content: include_str!("../policies/payment-defaults-quarterly-dp-sdc.toml"),
+    },
+    BundledFile {
         path: "payment-defaults-quarterly-sdc.toml",
         content: include_str!("../policies/payment-defaults-quarterly-sdc.toml"),
     },

@@ -10,7 +10,8 @@ use cellguard_privacy::ledger::{spent, Ledger, LedgerEntry};
 use cellguard_privacy::plan::{epsilon_at_delta, Accounting};
 use cellguard_privacy::PrivacyErrorKind;
 use cellguard_privacy::{
-    load_baseline, load_policy, protect, protect_sdc, BoundingAccumulator, NoiseSource, PrivacyError, ReleasePlan,
+    load_baseline, load_policy, protect, protect_dp_sdc, protect_sdc, BoundingAccumulator, GuaranteeMode, NoiseSource,
+    PrivacyError, ReleasePlan,
 };
 use cellguard_publish::{
     hex, write_release, ApproxDp, BudgetRecord, FileDigest, InputDigest, PublishError, ReasonCount, ReleaseContext,
@@ -320,11 +321,13 @@ pub fn release(
     }
     timings.scan_and_bound = stage.elapsed();
     let stage = std::time::Instant::now();
-    let protected = if plan.sdc.is_some() {
-        let table = cellguard_privacy::sdc::tabulate(&plan, &accumulator);
-        protect_sdc(&plan, table)?
-    } else {
-        protect(&plan, accumulator.finish(), noise)?
+    let protected = match plan.mode {
+        GuaranteeMode::Dp => protect(&plan, accumulator.finish(), noise)?,
+        GuaranteeMode::Sdc => protect_sdc(&plan, cellguard_privacy::sdc::tabulate(&plan, &accumulator))?,
+        GuaranteeMode::DpSdc => {
+            let exact = cellguard_privacy::sdc::tabulate(&plan, &accumulator);
+            protect_dp_sdc(&plan, accumulator.finish(), exact, noise)?
+        }
     };
     timings.tabulate_and_protect = stage.elapsed();
     let stage = std::time::Instant::now();

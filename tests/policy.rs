@@ -127,10 +127,10 @@ fn each_rule_has_a_failing_example() {
             "not supported yet",
         ),
         (
-            "dp-sdc-mode",
+            "dp-sdc-without-noise",
             |t| to_sdc(t).replace("mode = \"sdc\"", "mode = \"dp+sdc\""),
-            "protection.mode",
-            "not supported yet",
+            "protection.mechanism",
+            "must name the noise mechanism",
         ),
         // Baseline floors.
         ("epsilon-over-floor", |t| t.replacen("epsilon = 0.5", "epsilon = 1.9", 1), "measures", "at most 2"),

@@ -160,3 +160,169 @@ fn sdc_pattern_is_the_same_whatever_the_thread_count() {
         assert!(release(&format!("t{threads}"), threads) == single, "{threads} threads gave another pattern");
     }
 }
+
+/// A bundled policy with `edit` applied, a noisy threshold of 0 (with ZeroNoise the published
+/// values are then the exact ones, all of them) and a baseline that allows it.
+fn zero_threshold_policy(ws: &Workspace, bundled: &str, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let text = std::fs::read_to_string(ws.path(&format!("policies/{bundled}"))).unwrap();
+    let edited =
+        text.replace("min = 10", "min = 0").replace("ledgers/payment-defaults.jsonl", &format!("ledgers/{name}.jsonl"));
+    assert_ne!(edited, text);
+    let path = ws.write(&format!("policies/{name}.toml"), edited.as_bytes());
+    let baseline = std::fs::read_to_string(ws.path("policies/baseline.toml")).unwrap();
+    let baseline = ws.write(
+        "policies/zero-threshold-baseline.toml",
+        baseline.replace("min_noisy_threshold = 5", "min_noisy_threshold = 0").as_bytes(),
+    );
+    (path, baseline)
+}
+
+/// Releases `input` under `policy` through the library with `noise`; returns the cells by
+/// (area, age band, quarter, measure) → (value, status), and the manifest.
+fn release_with(
+    ws: &Workspace,
+    policy: &(std::path::PathBuf, std::path::PathBuf),
+    input: &std::path::Path,
+    out: &str,
+    noise: &mut dyn cellguard_privacy::NoiseSource,
+) -> (std::collections::HashMap<[String; 4], (String, String)>, serde_json::Value) {
+    let key = cellguard_ingest::PseudonymKey::from_bytes(common::TEST_KEY.as_bytes().to_vec()).unwrap();
+    let request = cellguard::pipeline::ReleaseRequest {
+        policy: policy.0.clone(),
+        baseline: Some(policy.1.clone()),
+        input: input.to_path_buf(),
+        out: ws.path(out),
+        scan: cellguard_ingest::ScanOptions::default(),
+        force: false,
+    };
+    cellguard::pipeline::release(&request, Some(&key), noise, |_| {}).unwrap();
+    let (_, rows) = read_csv(&ws.path(&format!("{out}/cells.csv")));
+    let cells = rows
+        .into_iter()
+        .map(|r| ([r[1].clone(), r[3].clone(), r[4].clone(), r[7].clone()], (r[8].clone(), r[9].clone())))
+        .collect();
+    let m = serde_json::from_slice(&std::fs::read(ws.path(&format!("{out}/manifest.json"))).unwrap()).unwrap();
+    (cells, m)
+}
+
+#[test]
+fn dp_sdc_gate_hides_unsafe_cells_and_leaves_no_total_that_gives_one_away() {
+    let ws = Workspace::new();
+    let input = ws.path("synthetic.csv");
+    ws.run(&["synth", "payment-defaults", "--rows", "20000", "--seed", "3", "--out", input.to_str().unwrap()])
+        .expect_code(0);
+    // With zero noise and no threshold, the consistent dp release publishes every exact value
+    // (totals count unit-cells: the sums of their parts), the reference for the gate.
+    let dp = zero_threshold_policy(&ws, "payment-defaults-quarterly-consistent.toml", "reference");
+    let (exact, _) = release_with(&ws, &dp, &input, "dp", &mut cellguard_privacy::ZeroNoise);
+    let gated = zero_threshold_policy(&ws, "payment-defaults-quarterly-dp-sdc.toml", "gated");
+    let (cells, m) = release_with(&ws, &gated, &input, "gated", &mut cellguard_privacy::ZeroNoise);
+    assert_eq!(m["mode"], "dp+sdc");
+    assert_eq!(cells.len(), exact.len());
+    let guarantee = m["guarantee"].as_str().unwrap();
+    assert!(guarantee.contains("NOT covered by the differential-privacy guarantee"), "{guarantee}");
+    let sdc = &m["sdc"];
+    assert!(sdc["primary_cells"].as_u64().unwrap() > 100 && sdc["secondary_cells"].as_u64().unwrap() > 20, "{sdc}");
+    let suppressed = |k: &[String; 4]| cells[k].1 != "published";
+    let mut small_inner = 0;
+    for (k, (value, status)) in &cells {
+        // Reasons are never published in dp+sdc, and the threshold of 0 suppresses nothing.
+        assert!(status == "published" || status == "suppressed", "{k:?}: {status}");
+        // The gate hides values; it never changes one.
+        if status == "published" {
+            assert_eq!(value, &exact[k].0, "{k:?}");
+        }
+        // Inner cells count distinct persons: 1 to 4 is a primary cell, always hidden.
+        let inner = k[0].len() == 10 && k[1] != "total" && k[2] != "total";
+        if inner && k[3] == "persons" {
+            let persons: f64 = exact[k].0.parse().unwrap();
+            if (1.0..5.0).contains(&persons) {
+                small_inner += 1;
+                assert!(suppressed(k), "{k:?} has {persons} persons and is published");
+            }
+        }
+    }
+    assert!(small_inner > 100, "{small_inner}");
+    // Every measure of a cell shares its status.
+    for k in cells.keys() {
+        for measure in ["persons", "entries", "amount_eur"] {
+            let other = [k[0].clone(), k[1].clone(), k[2].clone(), measure.to_string()];
+            assert_eq!(suppressed(k), suppressed(&other), "{k:?}");
+        }
+    }
+    // No total (along any dimension of the manifest's hierarchy) has exactly one hidden cell
+    // among itself and its parts: that cell would be its total minus the published parts.
+    let dims: Vec<Vec<(String, Option<usize>)>> = sdc["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| (n["code"].as_str().unwrap().to_string(), n["parent"].as_u64().map(|p| p as usize)))
+                .collect()
+        })
+        .collect();
+    assert_eq!(dims.len(), 3);
+    let mut checked = 0;
+    for d in 0..3 {
+        let (o1, o2) = ((d + 1) % 3, (d + 2) % 3);
+        for parent in 0..dims[d].len() {
+            let children: Vec<usize> = (0..dims[d].len()).filter(|c| dims[d][*c].1 == Some(parent)).collect();
+            if children.is_empty() {
+                continue;
+            }
+            for a in &dims[o1] {
+                for b in &dims[o2] {
+                    let key = |node: usize| {
+                        let mut k: [String; 4] = Default::default();
+                        k[d] = dims[d][node].0.clone();
+                        k[o1] = a.0.clone();
+                        k[o2] = b.0.clone();
+                        k[3] = "persons".to_string();
+                        k
+                    };
+                    let hidden = std::iter::once(parent)
+                        .chain(children.iter().copied())
+                        .filter(|n| suppressed(&key(*n)))
+                        .count();
+                    assert_ne!(hidden, 1, "the total {:?} gives its one hidden cell away", key(parent));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}
+
+#[test]
+fn dp_sdc_release_with_secure_noise_spends_budget_and_refuses_published_reasons() {
+    let ws = Workspace::new();
+    let policy = ws.path("policies/payment-defaults-quarterly-dp-sdc.toml");
+    let input = ws.path("synthetic.csv");
+    ws.run(&["synth", "payment-defaults", "--rows", "6000", "--seed", "4", "--out", input.to_str().unwrap()])
+        .expect_code(0);
+    let run = |policy: &std::path::Path, out: &str| {
+        ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", out])
+    };
+    run(&policy, "out").expect_code(0).expect_no_sentinels();
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["mode"], "dp+sdc");
+    assert_eq!(m["budget"]["spent_after"].as_f64().unwrap(), m["total_rho"].as_f64().unwrap());
+    assert!(m["noise_source"].as_str().unwrap().contains("opendp"));
+    let report = std::fs::read_to_string(ws.path("out/report.md")).unwrap();
+    assert!(report.contains("not covered by the differential-privacy guarantee"));
+    ws.run(&["verify", ws.path("out").to_str().unwrap()]).expect_code(0);
+    // The outsider's audit needs exact relations, which noisy values do not have.
+    ws.run(&["audit", ws.path("out").to_str().unwrap()]).expect_code(2).expect_stderr(&["mode `dp+sdc`"]);
+    // Published reasons would state facts about exact values: refused before any data is read.
+    let text = std::fs::read_to_string(&policy).unwrap();
+    let reasons = ws.write(
+        "policies/reasons.toml",
+        text.replace("publish_suppression_reasons = false", "publish_suppression_reasons = true").as_bytes(),
+    );
+    run(&reasons, "reasons").expect_code(2).expect_stderr(&["protection.publish_suppression_reasons", "dp+sdc"]);
+    assert!(!ws.path("reasons").exists());
+}

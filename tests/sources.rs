@@ -422,10 +422,11 @@ fn demo_releases_every_bundled_source() {
     let out = ws.run_env(&["demo", "--dir", "demo", "--rows", "3000"], &[]);
     out.expect_code(0);
     let lines: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("  ")).collect();
-    assert_eq!(lines.len(), 7, "{}", out.stdout);
+    assert_eq!(lines.len(), 8, "{}", out.stdout);
     for name in [
         "payment-defaults-quarterly",
         "payment-defaults-quarterly-consistent",
+        "payment-defaults-quarterly-dp-sdc",
         "youth-chat-quarterly",
         "sports-licences-yearly",
         "food-cards-quarterly",
@@ -436,6 +437,8 @@ fn demo_releases_every_bundled_source() {
         let dir = line.rsplit("-> ").next().unwrap();
         ws.run(&["verify", dir]).expect_code(0);
     }
+    let gated = lines.iter().find(|l| l.contains("payment-defaults-quarterly-dp-sdc")).unwrap();
+    assert!(gated.contains("rho") && gated.contains("SDC gate"), "{gated}");
 }
 
 #[test]

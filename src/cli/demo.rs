@@ -35,6 +35,8 @@ const RELEASES: &[(Source, &str, &str, u64)] = &[
     // The same dataset again, with totals that add up under zCDP: its ρ budget also counts
     // the first release (ε²/2 per measure).
     (Source::PaymentDefaults, "payment-defaults.csv", "payment-defaults-quarterly-consistent.toml", 300_000),
+    // And once more with the SDC rules as an extra gate on the exact values (`dp+sdc`).
+    (Source::PaymentDefaults, "payment-defaults.csv", "payment-defaults-quarterly-dp-sdc.toml", 300_000),
 ];
 
 pub fn execute(args: DemoArgs) -> Result<(), CliError> {
@@ -77,15 +79,22 @@ pub fn execute(args: DemoArgs) -> Result<(), CliError> {
         let outcome = release(&request, Some(&key), &mut SecureNoise, |_| {})?;
         let m = &outcome.written.manifest;
         let published = m.status_counts.get("published").copied().unwrap_or(0);
-        let protection = match &m.sdc {
-            Some(s) => format!(
+        let loss = match m.total_epsilon {
+            Some(eps) => format!("epsilon {eps:.2} per {}", m.unit_of_privacy),
+            None => format!("rho {:.4} per {}", m.total_rho.unwrap_or(0.0), m.unit_of_privacy),
+        };
+        let protection = match (&m.sdc, m.mode.as_str()) {
+            (Some(s), "sdc") => format!(
                 "exact under SDC, {} primary and {} secondary suppressions (unit: {})",
                 s.primary_cells, s.secondary_cells, m.unit_of_privacy
             ),
-            None => match m.total_epsilon {
-                Some(eps) => format!("epsilon {eps:.2} per {}", m.unit_of_privacy),
-                None => format!("rho {:.4} per {}", m.total_rho.unwrap_or(0.0), m.unit_of_privacy),
-            },
+            (Some(s), _) => {
+                format!(
+                    "{loss}, SDC gate: {} primary and {} secondary suppressions",
+                    s.primary_cells, s.secondary_cells
+                )
+            }
+            (None, _) => loss,
         };
         say(&format!(
             "  {name}: {rows} rows -> {} cells x {} measures, {published} of {} values published, {protection} -> {}",

@@ -32,7 +32,9 @@ pub use policy::{
     check_policy, load_baseline, load_policy, Baseline, Finding, FindingKind, GuaranteeMode, Mechanism, PolicyCheck,
     UnitOfPrivacy,
 };
-pub use release::{protect, protect_sdc, CellStatus, MeasureInfo, NoiseInfo, ProtectedRelease, SdcSummary};
+pub use release::{
+    protect, protect_dp_sdc, protect_sdc, CellStatus, MeasureInfo, NoiseInfo, ProtectedRelease, SdcSummary,
+};
 pub use table::{BoundedTable, BoundingStats};
 
 /// Lower-case hexadecimal of bytes.

@@ -7,9 +7,9 @@ use crate::error::{PrivacyError, PrivacyErrorKind};
 use crate::keys::{KeyDimension, ReleaseKeys};
 use crate::noise::NoiseSource;
 use crate::plan::MeasurePlan;
-use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan};
+use crate::plan::{ContributionBounds, MeasureKind, ReleasePlan, SdcPlan};
 use crate::policy::{GuaranteeMode, Mechanism, UnitOfPrivacy};
-use crate::sdc::hier::{Constraint, DimTree, Relation};
+use crate::sdc::hier::{Constraint, DimTree, HierTable, Relation};
 use crate::sdc::suppress::Secondary;
 use crate::sdc::tabulate::dimension_with_margins;
 use crate::sdc::{
@@ -213,23 +213,8 @@ pub fn protect(
     let mut infos = Vec::with_capacity(plan.measures.len());
     let mut cell_noise = Vec::with_capacity(plan.measures.len());
     for m in &plan.measures {
-        let (inner, decimals, kind, non_negative): (Vec<i64>, u32, &'static str, bool) = match m.kind {
-            MeasureKind::CountUnits => (table.units().iter().map(|v| *v as i64).collect(), 0, "count-units", true),
-            MeasureKind::CountRecords => {
-                (table.records().iter().map(|v| *v as i64).collect(), 0, "count-records", true)
-            }
-            MeasureKind::Sum { value_slot, lower, upper, scale } => {
-                match table.clamps[value_slot] {
-                    Some(c) if c.lower == lower && c.upper == upper => {}
-                    _ => return Err(mismatch("different clamping bounds")),
-                }
-                (table.sums(value_slot).to_vec(), scale, "sum", lower >= 0)
-            }
-        };
-        let exact = match &cube {
-            Some((_, _, axes, _)) => consistent::aggregate(axes, &inner),
-            None => inner,
-        };
+        let (decimals, kind, non_negative) = measure_units(m.kind);
+        let exact = exact_vector(m.kind, &table, cube.as_ref().map(|c| c.2.as_slice()))?;
         let mut out = noise.perturb(m, &exact)?;
         if out.len() != exact.len() {
             return Err(PrivacyError::mechanism(&m.name, "the noise source returned a vector of the wrong length"));
@@ -311,6 +296,138 @@ pub fn protect(
         bounding: table.stats(),
         noise_secure: noise.is_secure(),
     })
+}
+
+/// A measure's decimals in exact units, its kind's name, and whether it cannot be negative.
+fn measure_units(kind: MeasureKind) -> (u32, &'static str, bool) {
+    match kind {
+        MeasureKind::CountUnits => (0, "count-units", true),
+        MeasureKind::CountRecords => (0, "count-records", true),
+        MeasureKind::Sum { lower, scale, .. } => (scale, "sum", lower >= 0),
+    }
+}
+
+/// The exact values a `dp` release adds noise to: the inner cells, or with margins (`axes`)
+/// every cell of the cube, each total the sum of its inner cells.
+fn exact_vector(kind: MeasureKind, table: &BoundedTable, axes: Option<&[Axis]>) -> Result<Vec<i64>, PrivacyError> {
+    let inner: Vec<i64> = match kind {
+        MeasureKind::CountUnits => table.units().iter().map(|v| *v as i64).collect(),
+        MeasureKind::CountRecords => table.records().iter().map(|v| *v as i64).collect(),
+        MeasureKind::Sum { value_slot, lower, upper, .. } => {
+            match table.clamps[value_slot] {
+                Some(c) if c.lower == lower && c.upper == upper => {}
+                _ => return Err(mismatch("different clamping bounds")),
+            }
+            table.sums(value_slot).to_vec()
+        }
+    };
+    Ok(match axes {
+        Some(axes) => consistent::aggregate(axes, &inner),
+        None => inner,
+    })
+}
+
+/// Secondary suppression from `start` (when `secondary`), then the audit: every primary cell
+/// must be proven protected, by a hypercube certificate or by the exact LP interval, in every
+/// measure table. Suppressing more cells only widens intervals, so the proofs made during
+/// secondary suppression hold for the final pattern; without secondary suppression the
+/// pattern is audited here. Returns the final pattern and the primary cells left unprotected.
+fn suppress_and_audit(
+    hier: &HierTable,
+    start: &[SdcStatus],
+    tables: &[MeasureTable<'_>],
+    cost: &[f64],
+    secondary: bool,
+) -> (Secondary, std::collections::BTreeSet<usize>) {
+    if secondary {
+        let outcome = secondary_suppression(hier, start, tables, cost);
+        let unprotected = outcome.unprotected.iter().copied().collect();
+        return (outcome, unprotected);
+    }
+    let constraints = hier.constraints();
+    let hidden: Vec<bool> = start.iter().map(|s| s.is_suppressed()).collect();
+    let cubes = Cubes::new(hier, &constraints, tables);
+    let targets: Vec<usize> =
+        (0..start.len()).filter(|c| start[*c].is_primary() && !cubes.certified(*c, tables, &hidden)).collect();
+    let mut bad = std::collections::BTreeSet::new();
+    for t in tables {
+        for (cell, ok) in targets.iter().zip(t.audit(&targets, &hidden, &constraints)) {
+            if !ok {
+                bad.insert(*cell);
+            }
+        }
+    }
+    (Secondary { status: start.to_vec(), unprotected: Vec::new(), rounds: 0 }, bad)
+}
+
+/// The refusal of a release whose audit left primary cells unprotected, naming the first ten
+/// by their codes (public key-set codes, never values).
+fn refuse_unprotected(keys: &ReleaseKeys, unprotected: &std::collections::BTreeSet<usize>) -> PrivacyError {
+    let mut coords = Vec::new();
+    let names: Vec<String> = unprotected
+        .iter()
+        .take(10)
+        .map(|cell| {
+            keys.coordinates(*cell, &mut coords);
+            keys.dimensions().iter().zip(&coords).map(|(d, i)| d.members[*i].code.clone()).collect::<Vec<_>>().join("/")
+        })
+        .collect();
+    PrivacyError::new(PrivacyErrorKind::Refused {
+        message: format!(
+            "the attacker audit can narrow {} primary cell(s) to less than the required protection (first: {}); nothing was released",
+            unprotected.len(),
+            names.join(", ")
+        ),
+    })
+}
+
+/// The primary rules' statuses of every cell of `table`, the 0 % / 100 % rule included.
+fn primary_statuses(sdc: &SdcPlan, table: &SdcTable) -> Vec<SdcStatus> {
+    let sum_tops: Vec<Vec<SumWithTop>> = sdc
+        .measures
+        .iter()
+        .filter_map(|(_, kind)| match kind {
+            MeasureKind::Sum { value_slot, .. } => Some(table.sums[*value_slot].clone()),
+            _ => None,
+        })
+        .collect();
+    let mut primary = primary_suppression(&table.units, &sum_tops, &table.sums, &sdc.rules);
+    if let Some((dims, zero)) = &sdc.zero_full {
+        zero_full_suppression(&table.hier, &table.units, dims, *zero, &mut primary);
+    }
+    primary
+}
+
+/// The SDC summary of a release: the plan's rules and what suppression did.
+fn sdc_summary(plan: &ReleasePlan, sdc: &SdcPlan, counts: SdcCounts) -> SdcSummary {
+    SdcSummary {
+        min_units: sdc.rules.min_units,
+        contributors_field: sdc.rules.contributors_slot.and_then(|s| plan.mapper.value_fields.get(s).cloned()),
+        zero_full: sdc
+            .zero_full
+            .as_ref()
+            .map(|(dims, zero)| (dims.iter().filter_map(|d| plan.dimension_names.get(*d).cloned()).collect(), *zero)),
+        businesses: sdc.rules.businesses.and_then(|(s, min)| plan.mapper.value_fields.get(s).map(|f| (f.clone(), min))),
+        dominance: sdc.rules.dominance,
+        p_percent: sdc.rules.p_percent,
+        protection_ratio: sdc.protection.ratio,
+        secondary: sdc.secondary,
+        reasons_published: sdc.publish_reasons,
+        rounds: counts.rounds,
+        primary_cells: counts.primary,
+        secondary_cells: counts.secondary,
+        secondary_value: counts.secondary_value,
+        // Only a release whose every primary cell passed the audit is built.
+        min_protection: sdc.protection.ratio,
+    }
+}
+
+/// What suppression did, for [`sdc_summary`].
+struct SdcCounts {
+    rounds: usize,
+    primary: u64,
+    secondary: u64,
+    secondary_value: f64,
 }
 
 /// Publishes secondary cells that the published table already pins at 0: a child of a
@@ -432,18 +549,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
             MeasureKind::Sum { value_slot, .. } => table.sums[*value_slot].iter().map(|s| s.total as f64).collect(),
         })
         .collect();
-    let sum_tops: Vec<Vec<SumWithTop>> = sdc
-        .measures
-        .iter()
-        .filter_map(|(_, kind)| match kind {
-            MeasureKind::Sum { value_slot, .. } => Some(table.sums[*value_slot].clone()),
-            _ => None,
-        })
-        .collect();
-    let mut primary = primary_suppression(&table.units, &sum_tops, &table.sums, &sdc.rules);
-    if let Some((dims, zero)) = &sdc.zero_full {
-        zero_full_suppression(&table.hier, &table.units, dims, *zero, &mut primary);
-    }
+    let primary = primary_statuses(sdc, &table);
     let zeros: Vec<bool> = primary.iter().map(|s| *s == SdcStatus::PrimaryZeroFull).collect();
     let constraints = table.hier.constraints();
     let equal = vec![Relation::Equal; constraints.len()];
@@ -469,58 +575,12 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         })
         .collect();
     let cost: Vec<f64> = table.units.iter().map(|u| *u as f64).collect();
-    let mut outcome = if sdc.secondary {
-        secondary_suppression(&table.hier, &primary, &tables, &cost)
-    } else {
-        Secondary { status: primary.clone(), unprotected: Vec::new(), rounds: 0 }
-    };
-    // The audit: secondary suppression ends only when every primary cell is proven protected,
-    // by a hypercube certificate or by the exact LP interval, and suppressing more cells only
-    // widens intervals, so those proofs hold for the final pattern. Without secondary
-    // suppression the primary pattern is audited here.
-    let unprotected: std::collections::BTreeSet<usize> = if sdc.secondary {
-        outcome.unprotected.iter().copied().collect()
-    } else {
-        let hidden: Vec<bool> = outcome.status.iter().map(|s| s.is_suppressed()).collect();
-        let cubes = Cubes::new(&table.hier, &constraints, &tables);
-        let targets: Vec<usize> =
-            (0..n).filter(|c| primary[*c].is_primary() && !cubes.certified(*c, &tables, &hidden)).collect();
-        let mut bad = std::collections::BTreeSet::new();
-        for t in &tables {
-            for (cell, ok) in targets.iter().zip(t.audit(&targets, &hidden, &constraints)) {
-                if !ok {
-                    bad.insert(*cell);
-                }
-            }
-        }
-        bad
-    };
-    publish_pinned_zeros(&constraints, &values, &mut outcome.status);
-    let min_protection = if unprotected.is_empty() { sdc.protection.ratio } else { 0.0 };
+    let (mut outcome, unprotected) = suppress_and_audit(&table.hier, &primary, &tables, &cost, sdc.secondary);
     let keys = ReleaseKeys::from_dimensions(table.keys.clone());
     if !unprotected.is_empty() {
-        let mut coords = Vec::new();
-        let names: Vec<String> = unprotected
-            .iter()
-            .take(10)
-            .map(|cell| {
-                keys.coordinates(*cell, &mut coords);
-                keys.dimensions()
-                    .iter()
-                    .zip(&coords)
-                    .map(|(d, i)| d.members[*i].code.clone())
-                    .collect::<Vec<_>>()
-                    .join("/")
-            })
-            .collect();
-        return Err(PrivacyError::new(PrivacyErrorKind::Refused {
-            message: format!(
-                "the attacker audit can narrow {} primary cell(s) to less than the required protection (first: {}); nothing was released",
-                unprotected.len(),
-                names.join(", ")
-            ),
-        }));
+        return Err(refuse_unprotected(&keys, &unprotected));
     }
+    publish_pinned_zeros(&constraints, &values, &mut outcome.status);
     let status: Vec<CellStatus> = outcome
         .status
         .iter()
@@ -541,11 +601,7 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         .measures
         .iter()
         .map(|(name, kind)| {
-            let (kind_name, decimals, non_negative) = match kind {
-                MeasureKind::CountUnits => ("count-units", 0, true),
-                MeasureKind::CountRecords => ("count-records", 0, true),
-                MeasureKind::Sum { lower, scale, .. } => ("sum", *scale, *lower >= 0),
-            };
+            let (decimals, kind_name, non_negative) = measure_units(*kind);
             MeasureInfo {
                 name: name.clone(),
                 kind: kind_name,
@@ -579,32 +635,128 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
         values: published,
         cell_noise: Vec::new(),
         threshold: None,
-        sdc: Some(SdcSummary {
-            min_units: sdc.rules.min_units,
-            contributors_field: sdc.rules.contributors_slot.and_then(|s| plan.mapper.value_fields.get(s).cloned()),
-            zero_full: sdc.zero_full.as_ref().map(|(dims, zero)| {
-                (dims.iter().filter_map(|d| plan.dimension_names.get(*d).cloned()).collect(), *zero)
-            }),
-            businesses: sdc
-                .rules
-                .businesses
-                .and_then(|(s, min)| plan.mapper.value_fields.get(s).map(|f| (f.clone(), min))),
-            dominance: sdc.rules.dominance,
-            p_percent: sdc.rules.p_percent,
-            protection_ratio: sdc.protection.ratio,
-            secondary: sdc.secondary,
-            reasons_published: sdc.publish_reasons,
-            rounds: outcome.rounds,
-            primary_cells: count(|s| s.is_primary()),
-            secondary_cells: count(|s| *s == SdcStatus::Secondary),
-            secondary_value,
-            min_protection,
-        }),
+        sdc: Some(sdc_summary(
+            plan,
+            sdc,
+            SdcCounts {
+                rounds: outcome.rounds,
+                primary: count(|s| s.is_primary()),
+                secondary: count(|s| *s == SdcStatus::Secondary),
+                secondary_value,
+            },
+        )),
         trees: Some(table.hier.dims().to_vec()),
         bounds: plan.bounds,
         bounding: table.stats,
         noise_secure: true,
     })
+}
+
+/// Protects a table by differential privacy with the SDC rules as an extra gate (`dp+sdc`):
+/// the noisy release of [`protect`], in which every cell that the SDC rules suppress is
+/// suppressed too.
+///
+/// The gate applies the primary rules to the exact, bounded table with margins (`sdc_table`:
+/// distinct contributors per cell, the largest contributions of each sum), counts the cells
+/// that the noisy threshold already hides as suppressed, and runs secondary suppression and
+/// the attacker audit of [`protect_sdc`] on the *exact* values of the cube the noise is added
+/// to, with every total the sum of its parts. That audit is conservative: an attacker who sees
+/// noisy values knows less than one who sees the exact values in the same pattern.
+///
+/// Privacy claim: the noisy values are ε-DP (or ρ-zCDP) exactly as in [`protect`]. The gate's
+/// decisions read exact values, so *which* cells it suppresses is not covered by that claim
+/// (it reveals that a cell, or a cell it protects, broke a rule); the gate only adds the
+/// rule-based protection of the secure-environment output rules. Reasons are never published
+/// in this mode (validation refuses it), and a cell that both the threshold and the gate hide
+/// is marked by the threshold, whose decision reads only noisy values.
+pub fn protect_dp_sdc(
+    plan: &ReleasePlan,
+    table: BoundedTable,
+    sdc_table: SdcTable,
+    noise: &mut dyn NoiseSource,
+) -> Result<ProtectedRelease, PrivacyError> {
+    let Some(sdc) = &plan.sdc else {
+        return Err(mismatch("the plan has no SDC rules (not a dp+sdc plan)"));
+    };
+    if sdc.publish_reasons {
+        return Err(mismatch("dp+sdc releases never publish suppression reasons"));
+    }
+    let axes: Option<Vec<Axis>> =
+        plan.dp_margins.as_ref().map(|_| sdc_table.hier.dims().iter().map(Axis::new).collect());
+    let exact: Vec<Vec<f64>> = plan
+        .measures
+        .iter()
+        .map(|m| Ok(exact_vector(m.kind, &table, axes.as_deref())?.into_iter().map(|v| v as f64).collect()))
+        .collect::<Result<_, PrivacyError>>()?;
+    let mut release = protect(plan, table, noise)?;
+    let n = release.n_cells();
+    if sdc_table.hier.n_cells() != n {
+        return Err(mismatch("the SDC table and the noisy release have different cells"));
+    }
+    let primary = primary_statuses(sdc, &sdc_table);
+    let zeros: Vec<bool> = primary.iter().map(|s| *s == SdcStatus::PrimaryZeroFull).collect();
+    // Cells the noisy threshold hides start out suppressed: they need no protection, and they
+    // widen the intervals of the primary cells around them.
+    let noisy_hidden: Vec<bool> = release.status[0].iter().map(|s| *s != CellStatus::Published).collect();
+    let start: Vec<SdcStatus> = primary
+        .iter()
+        .zip(&noisy_hidden)
+        .map(|(s, hidden)| if *hidden && !s.is_suppressed() { SdcStatus::Secondary } else { *s })
+        .collect();
+    let equal = vec![Relation::Equal; sdc_table.hier.constraints().len()];
+    let tables: Vec<MeasureTable<'_>> = plan
+        .measures
+        .iter()
+        .zip(&exact)
+        .map(|(m, v)| MeasureTable {
+            values: v,
+            relations: &equal,
+            protection: sdc.protection,
+            known: None,
+            protect_zero: (m.kind == MeasureKind::CountUnits).then_some(zeros.as_slice()),
+        })
+        .collect();
+    let cost: Vec<f64> = sdc_table.units.iter().map(|u| *u as f64).collect();
+    let (outcome, unprotected) = suppress_and_audit(&sdc_table.hier, &start, &tables, &cost, sdc.secondary);
+    if !unprotected.is_empty() {
+        return Err(refuse_unprotected(&release.keys, &unprotected));
+    }
+    let status: Vec<CellStatus> = outcome
+        .status
+        .iter()
+        .zip(&noisy_hidden)
+        .map(|(s, hidden)| match (*hidden, s.is_suppressed()) {
+            (true, _) => CellStatus::SuppressedNoisyThreshold,
+            (false, true) => CellStatus::Suppressed,
+            (false, false) => CellStatus::Published,
+        })
+        .collect();
+    let secondary: Vec<usize> =
+        (0..n).filter(|c| outcome.status[*c] == SdcStatus::Secondary && !noisy_hidden[*c]).collect();
+    // The information lost, from the *noisy* values of the first measure (an exact sum would
+    // be a statistic outside the guarantee).
+    let first = &release.measures[0];
+    let secondary_value = secondary.iter().filter_map(|c| release.values[0][*c]).map(|v| v as f64).sum::<f64>()
+        * 10f64.powi(-((first.decimals + first.precision) as i32));
+    let counts = SdcCounts {
+        rounds: outcome.rounds,
+        primary: primary.iter().filter(|s| s.is_primary()).count() as u64,
+        secondary: secondary.len() as u64,
+        secondary_value,
+    };
+    for values in &mut release.values {
+        for (v, s) in values.iter_mut().zip(&status) {
+            if *s != CellStatus::Published {
+                *v = None;
+            }
+        }
+    }
+    release.status = vec![status; plan.measures.len()];
+    release.sdc = Some(sdc_summary(plan, sdc, counts));
+    if release.trees.is_none() {
+        release.trees = Some(sdc_table.hier.dims().to_vec());
+    }
+    Ok(release)
 }
 
 impl ProtectedRelease {

@@ -48,8 +48,14 @@ pub fn audit_release(dir: &Path, intervals: bool) -> Result<AuditReport, Publish
     let bytes = std::fs::read(&manifest_path).map_err(|e| PublishError::io(&manifest_path, "read", e))?;
     let manifest: Manifest =
         serde_json::from_slice(&bytes).map_err(|e| invalid(format!("manifest.json is not a valid manifest: {e}")))?;
-    let Some(sdc) = &manifest.sdc else {
-        return Err(invalid("not an `sdc` release: its noisy values have no exact relations to audit".into()));
+    let sdc = match &manifest.sdc {
+        Some(sdc) if manifest.mode == "sdc" => sdc,
+        _ => {
+            return Err(invalid(format!(
+                "not an `sdc` release (mode `{}`): its noisy values have no exact relations to audit",
+                manifest.mode
+            )))
+        }
     };
     let trees: Vec<DimTree> = sdc
         .dimensions

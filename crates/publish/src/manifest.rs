@@ -295,6 +295,7 @@ fn accuracy_method(release: &ProtectedRelease) -> String {
         return "consistent totals: the noisy cube (inner cells and every total, each with the measure's noise) is fitted by least squares (ordinary = weighted, the variances being equal), applied one dimension at a time; published totals are the sums of the fitted inner cells, each rounded to the published decimals (0.01 for counts, or whole numbers with integer_totals; cents for sums). Each cell's noise_sd is sqrt(sigma^2 * prod_d hat_d + c/12 * u^2) with hat_d the diagonal of the dimension's hat matrix, c the inner cells it adds up and u the published unit (rounding); its 95% interval is value +/- z * noise_sd rounded up, z = 1.96 (discrete Gaussian) or ln(20)/sqrt(2) = 2.118 (discrete Laplace: the 95% point of one Laplace variable, whose tails a weighted sum of them does not exceed); for non-negative measures the lower end is cut at 0".to_string();
     }
     match release.mechanism() {
+        None => "none: the values are exact (statistical disclosure control adds no noise)",
         Some(Mechanism::DiscreteGaussian) => "noise_sd is the discrete Gaussian's exact standard deviation (summed for sigma < 8, sigma itself above); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_gaussian_scale_to_accuracy; for non-negative measures the lower end is cut at 0",
         _ => "noise_sd = sqrt(2a)/(1-a) with a = exp(-1/scale) (discrete Laplace); the 95% interval is value +/- h with h the smallest integer such that P(|noise| > h) <= 0.05, from opendp's discrete_laplacian_scale_to_accuracy; for non-negative measures the lower end is cut at 0",
     }
@@ -303,7 +304,7 @@ fn accuracy_method(release: &ProtectedRelease) -> String {
 
 /// Describes the noise source.
 pub fn noise_source(release: &ProtectedRelease) -> String {
-    if release.sdc().is_some() {
+    if release.mechanism().is_none() {
         "none: exact values protected by statistical disclosure control".to_string()
     } else if release.noise_is_secure() {
         match release.mechanism() {
@@ -321,9 +322,27 @@ pub fn noise_source(release: &ProtectedRelease) -> String {
 /// The guarantee in plain words.
 pub fn guarantee_text(release: &ProtectedRelease) -> String {
     let unit = release.unit_of_privacy().name();
-    if let Some(s) = release.sdc() {
+    let Some(s) = release.sdc() else {
+        return dp_guarantee_text(release, "the published values and the suppression pattern together");
+    };
+    let rules = sdc_rules_text(s, unit);
+    if release.mechanism().is_none() {
         return format!(
-            "Statistical disclosure control on exact values: no published cell has {}{}{}{}; {}. An attacker audit by linear programming over the published table, its totals and non-negativity found every primary cell protected by at least {:.0} % of its value. This is a rule-based protection, not a differential-privacy guarantee: it does not bound what several releases reveal together.",
+            "Statistical disclosure control on exact values: {rules}. An attacker audit by linear programming over the published table, its totals and non-negativity found every primary cell protected by at least {:.0} % of its value. This is a rule-based protection, not a differential-privacy guarantee: it does not bound what several releases reveal together.",
+            s.protection_ratio * 100.0,
+        );
+    }
+    format!(
+        "{} As an extra gate, the statistical disclosure control rules were applied to the exact values: {rules}. An attacker audit by linear programming found every primary cell protected by at least {:.0} % of its value even if the published values were exact. The gate's decisions read exact values, so which cells it suppressed is NOT covered by the differential-privacy guarantee: a cell suppressed by the gate (status `suppressed`) tells that it, or a cell it protects, broke a rule on its exact values. Cells suppressed by the noisy threshold (status `suppressed_noisy_threshold`) reveal nothing beyond the guarantee.",
+        dp_guarantee_text(release, "the published values and the noisy threshold's suppressions"),
+        s.protection_ratio * 100.0,
+    )
+}
+
+/// The SDC rules a release applied, as one clause.
+fn sdc_rules_text(s: &cellguard_privacy::SdcSummary, unit: &str) -> String {
+    format!(
+            "no published cell has {}{}{}{}; {}",
             match &s.contributors_field {
                 Some(f) => format!("fewer than {} contributors by its rows' `{f}` (the largest row's count, a lower bound of the distinct contributors)", s.min_units),
                 None => format!("between 1 and {} contributing {unit}s", s.min_units.saturating_sub(1)),
@@ -332,10 +351,13 @@ pub fn guarantee_text(release: &ProtectedRelease) -> String {
             s.dominance.map(|(n, k)| format!("; no sum is dominated by its {n} largest contributors beyond {k} %")).unwrap_or_default(),
             s.p_percent.map(|p| format!("; the p % rule holds with p = {p}")).unwrap_or_default(),
             if s.secondary { "secondary suppression hides further cells so that suppressed ones cannot be recovered from totals" } else { "no secondary suppression was applied" },
-            s.protection_ratio * 100.0,
-        );
-    }
-    let tail = "This holds for the published values and the suppression pattern together. It assumes the bounds in this manifest; the exact processing counts (rows read, rejected, bounded) are not covered.";
+    )
+}
+
+/// The differential-privacy guarantee in plain words.
+fn dp_guarantee_text(release: &ProtectedRelease, covered: &str) -> String {
+    let unit = release.unit_of_privacy().name();
+    let tail = format!("This holds for {covered}. It assumes the bounds in this manifest; the exact processing counts (rows read, rejected, bounded) are not covered.");
     match release.total_epsilon() {
         Some(total) => format!(
             "{total:.4}-differential privacy (pure, epsilon = {total:.4}) for every {unit}: adding or removing all records of any one {unit} changes the probability of any published output by at most a factor of e^{total:.4} (about {factor:.2}). {tail}",
@@ -426,7 +448,7 @@ pub(crate) fn build(release: &ProtectedRelease, ctx: &ReleaseContext, n_rows: u6
             })
             .collect(),
         total_epsilon: release.total_epsilon(),
-        total_rho: release.sdc().is_none().then(|| release.total_rho()),
+        total_rho: release.mechanism().is_some().then(|| release.total_rho()),
         consistent_totals: release.is_consistent(),
         budget: ctx.budget.clone(),
         noisy_threshold: release.threshold().map(|(measure, min)| {

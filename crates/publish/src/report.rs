@@ -142,6 +142,12 @@ pub fn render(m: &Manifest) -> String {
             sdc.protection_ratio * 100.0,
             sdc.audit_rounds
         );
+        if m.mode == "dp+sdc" {
+            let _ = writeln!(
+                s,
+                "\nThe SDC rules ran after the noise, on the exact values (`dp+sdc`): the audit treats the published values as if they were exact (an attacker who sees noisy values knows less), and the value hidden by secondary suppression above is counted from the noisy values. Which cells the rules suppressed depends on exact values and is **not covered by the differential-privacy guarantee**; those cells show `suppressed`, while cells hidden by the noisy threshold show `suppressed_noisy_threshold`."
+            );
+        }
         if let Some(p) = sdc.min_protection_achieved {
             let _ = writeln!(
                 s,

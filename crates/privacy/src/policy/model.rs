@@ -443,12 +443,12 @@ pub enum GuaranteeMode {
     #[serde(rename = "dp")]
     Dp,
     /// Statistical disclosure control: exact values, primary suppression (minimum units,
-    /// dominance, p %) and secondary suppression, checked by an attacker audit. Not supported
-    /// yet.
+    /// dominance, p %) and secondary suppression, checked by an attacker audit.
     #[serde(rename = "sdc")]
     Sdc,
-    /// Differential privacy, then the SDC rules on true counts as an extra gate (that gate is not
-    /// covered by the DP proof). Not supported yet.
+    /// Differential privacy, then the SDC rules on true counts as an extra gate: every cell the
+    /// rules (and their secondary suppression) hide is hidden too. Which cells the gate hides is
+    /// not covered by the DP proof; the noisy values are.
     #[serde(rename = "dp+sdc")]
     DpSdc,
 }

@@ -298,16 +298,6 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
     }
     let protection = &file.protection;
     let mode = protection.mode;
-    match mode {
-        GuaranteeMode::Dp => {}
-        // The SDC engine (crate::sdc) is built and tested, but its audit loop is not yet fast
-        // enough for sub-area tables with margins, so releases in these modes are refused.
-        GuaranteeMode::Sdc => {}
-        GuaranteeMode::DpSdc => ctx.unsupported(
-            "protection.mode",
-            format!("mode `{}` is not supported yet; only `dp` is (SDC releases are under construction)", mode.name()),
-        ),
-    }
     check_protection_fields(ctx, file);
 
     // The schema.
@@ -550,8 +540,8 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
     }
     // In `dp` mode, every margin cell is noisy too: one unit's cells are added into up to
     // `fanout` cells of the cube, which multiplies the sensitivity.
-    let dp_margins = match (&margins, mode) {
-        (Some(m), GuaranteeMode::Dp) => {
+    let dp_margins = match (&margins, mode.is_dp()) {
+        (Some(m), true) => {
             let trees: Vec<crate::sdc::hier::DimTree> = dimension_names
                 .iter()
                 .zip(&dimensions)
@@ -751,7 +741,7 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
     // The SDC plan.
     let mut sdc = None;
     let mut disjoint_within = None;
-    if mode == GuaranteeMode::Sdc {
+    if mode.is_sdc() {
         let kinds: Vec<(String, MeasureKind)> = file
             .measures
             .iter()
@@ -981,7 +971,12 @@ fn resolve(ctx: &mut Ctx<'_>, file: &PolicyFile, policy_sha256: [u8; 32]) -> Res
     let complete = match mode {
         GuaranteeMode::Dp => measures.len() == file.measures.len() && threshold.is_some() && mechanism.is_some(),
         GuaranteeMode::Sdc => sdc.as_ref().is_some_and(|s: &SdcPlan| s.measures.len() == file.measures.len()),
-        GuaranteeMode::DpSdc => false,
+        GuaranteeMode::DpSdc => {
+            measures.len() == file.measures.len()
+                && threshold.is_some()
+                && mechanism.is_some()
+                && sdc.as_ref().is_some_and(|s: &SdcPlan| s.measures.len() == file.measures.len())
+        }
     };
     let (Some(bounds), true, true) = (bounds, ready, complete) else {
         return Ok(None);
@@ -1068,6 +1063,12 @@ fn check_protection_fields(ctx: &mut Ctx<'_>, file: &PolicyFile) {
             ctx.invalid(
                 "protection.publish_suppression_reasons",
                 "missing: `sdc` modes must say whether suppressed cells show their reason",
+            );
+        }
+        if mode == GuaranteeMode::DpSdc && p.publish_suppression_reasons == Some(true) {
+            ctx.invalid(
+                "protection.publish_suppression_reasons",
+                "must be `false` in `dp+sdc` mode: a published frequency or dominance reason states a fact about exact values, outside the differential-privacy guarantee",
             );
         }
     } else {
