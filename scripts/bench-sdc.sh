@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of `sdc` mode: the bundled quarterly and monthly payment-default tables with all
-# margins, on the demo's synthetic extract (300 000 entries). Prints wall time, peak memory,
+# margins (and the quarterly `dp+sdc` one), on the demo's synthetic extract (300 000 entries). Prints wall time, peak memory,
 # primary and secondary suppressions and audit rounds.
 #
 #   scripts/bench-sdc.sh [ROWS]        default: 300000
@@ -15,7 +15,7 @@ cp -r policies "$work/"
 export CELLGUARD_PSEUDONYM_KEY="benchmark-key-not-secret-0123456789abcdef"
 "$bin" synth payment-defaults --rows "$rows" --seed 2025 --out "$work/pd.csv" >/dev/null
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-for policy in payment-defaults-quarterly-sdc payment-defaults-monthly-sdc; do
+for policy in payment-defaults-quarterly-sdc payment-defaults-monthly-sdc payment-defaults-quarterly-dp-sdc; do
   /usr/bin/time -f "%e %M" -o "$work/time" "$bin" run --quiet --policy "$work/policies/$policy.toml" \
       --input "$work/pd.csv" --out "$work/$policy"
   read -r secs kb < "$work/time"

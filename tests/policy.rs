@@ -300,6 +300,8 @@ fn diff_classes_every_loosening_kind() {
             },
             "measures[more]",
         ),
+        // A gate on exact values decides which noisy values are published: outside the DP guarantee.
+        ("exact-gate", |t| t.replace("mode = \"dp\"", "mode = \"dp+sdc\""), "protection.mode"),
         (
             "weaker-unit",
             |t| t.replace("unit_of_privacy = \"person\"", "unit_of_privacy = \"chat-session\""),

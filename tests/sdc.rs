@@ -224,34 +224,6 @@ fn dp_sdc_gate_hides_unsafe_cells_and_leaves_no_total_that_gives_one_away() {
     let sdc = &m["sdc"];
     assert!(sdc["primary_cells"].as_u64().unwrap() > 100 && sdc["secondary_cells"].as_u64().unwrap() > 20, "{sdc}");
     let suppressed = |k: &[String; 4]| cells[k].1 != "published";
-    let mut small_inner = 0;
-    for (k, (value, status)) in &cells {
-        // Reasons are never published in dp+sdc, and the threshold of 0 suppresses nothing.
-        assert!(status == "published" || status == "suppressed", "{k:?}: {status}");
-        // The gate hides values; it never changes one.
-        if status == "published" {
-            assert_eq!(value, &exact[k].0, "{k:?}");
-        }
-        // Inner cells count distinct persons: 1 to 4 is a primary cell, always hidden.
-        let inner = k[0].len() == 10 && k[1] != "total" && k[2] != "total";
-        if inner && k[3] == "persons" {
-            let persons: f64 = exact[k].0.parse().unwrap();
-            if (1.0..5.0).contains(&persons) {
-                small_inner += 1;
-                assert!(suppressed(k), "{k:?} has {persons} persons and is published");
-            }
-        }
-    }
-    assert!(small_inner > 100, "{small_inner}");
-    // Every measure of a cell shares its status.
-    for k in cells.keys() {
-        for measure in ["persons", "entries", "amount_eur"] {
-            let other = [k[0].clone(), k[1].clone(), k[2].clone(), measure.to_string()];
-            assert_eq!(suppressed(k), suppressed(&other), "{k:?}");
-        }
-    }
-    // No total (along any dimension of the manifest's hierarchy) has exactly one hidden cell
-    // among itself and its parts: that cell would be its total minus the published parts.
     let dims: Vec<Vec<(String, Option<usize>)>> = sdc["dimensions"]
         .as_array()
         .unwrap()
@@ -266,6 +238,32 @@ fn dp_sdc_gate_hides_unsafe_cells_and_leaves_no_total_that_gives_one_away() {
         })
         .collect();
     assert_eq!(dims.len(), 3);
+    // The leaves of a dimension: the nodes no other node names as its parent.
+    let leaves: Vec<std::collections::HashSet<&str>> = dims
+        .iter()
+        .map(|d| (0..d.len()).filter(|i| d.iter().all(|(_, p)| *p != Some(*i))).map(|i| d[i].0.as_str()).collect())
+        .collect();
+    let mut small_inner = 0;
+    for (k, (value, status)) in &cells {
+        // Reasons are never published in dp+sdc, and the threshold of 0 suppresses nothing.
+        assert!(status == "published" || status == "suppressed", "{k:?}: {status}");
+        // The gate hides values; it never changes one.
+        if status == "published" {
+            assert_eq!(value, &exact[k].0, "{k:?}");
+        }
+        // Inner cells count distinct persons: 1 to 4 is a primary cell, always hidden.
+        let inner = (0..3).all(|d| leaves[d].contains(k[d].as_str()));
+        if inner && k[3] == "persons" {
+            let persons: f64 = exact[k].0.parse().unwrap();
+            if (1.0..5.0).contains(&persons) {
+                small_inner += 1;
+                assert!(suppressed(k), "{k:?} has {persons} persons and is published");
+            }
+        }
+    }
+    assert!(small_inner > 100, "{small_inner}");
+    // No total (along any dimension of the manifest's hierarchy) has exactly one hidden cell
+    // among itself and its parts: that cell would be its total minus the published parts.
     let mut checked = 0;
     for d in 0..3 {
         let (o1, o2) = ((d + 1) % 3, (d + 2) % 3);
@@ -295,6 +293,24 @@ fn dp_sdc_gate_hides_unsafe_cells_and_leaves_no_total_that_gives_one_away() {
         }
     }
     assert!(checked > 1000, "{checked}");
+
+    // The gate is decided on the exact data alone: released again with secure noise and the
+    // bundled threshold (10 persons), the cells the gate hides are the same — each shows
+    // `suppressed` unless the threshold hid it too — and the threshold adds no gate cell.
+    let bundled = (ws.path("policies/payment-defaults-quarterly-dp-sdc.toml"), ws.path("policies/baseline.toml"));
+    let (noisy, m) = release_with(&ws, &bundled, &input, "noisy", &mut cellguard_privacy::SecureNoise);
+    let mut by_threshold = 0;
+    for (k, (_, status)) in &noisy {
+        let gated = cells[k].1 == "suppressed";
+        match status.as_str() {
+            "suppressed" => assert!(gated, "{k:?} hidden by the gate only with noise"),
+            "published" => assert!(!gated, "{k:?} published with noise but gated without"),
+            "suppressed_noisy_threshold" => by_threshold += 1,
+            other => panic!("{k:?}: {other}"),
+        }
+    }
+    assert!(by_threshold > 1000, "{by_threshold}");
+    assert!(m["sdc"]["primary_cells"].as_u64().unwrap() < sdc["primary_cells"].as_u64().unwrap());
 }
 
 #[test]
@@ -325,4 +341,32 @@ fn dp_sdc_release_with_secure_noise_spends_budget_and_refuses_published_reasons(
     );
     run(&reasons, "reasons").expect_code(2).expect_stderr(&["protection.publish_suppression_reasons", "dp+sdc"]);
     assert!(!ws.path("reasons").exists());
+    // Without secondary suppression the totals give primary cells away: the gate's audit
+    // refuses the release (exit 1) before any noise is drawn, and nothing is spent or written.
+    let ledger = ws.path("policies/ledgers/payment-defaults.jsonl");
+    let before = std::fs::read(&ledger).unwrap();
+    let primary_only = ws.write(
+        "policies/primary-only.toml",
+        text.replace("secondary_suppression = true", "secondary_suppression = false").as_bytes(),
+    );
+    let baseline = std::fs::read_to_string(ws.path("policies/baseline.toml")).unwrap();
+    let lenient = ws.write(
+        "policies/no-secondary-baseline.toml",
+        baseline.replace("secondary_suppression_required = true", "secondary_suppression_required = false").as_bytes(),
+    );
+    ws.run(&[
+        "run",
+        "--policy",
+        primary_only.to_str().unwrap(),
+        "--baseline",
+        lenient.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        "primary-only",
+    ])
+    .expect_code(1)
+    .expect_stderr(&["attacker audit", "nothing was released"]);
+    assert!(!ws.path("primary-only").exists());
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "a refused release spent budget");
 }

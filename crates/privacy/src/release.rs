@@ -656,16 +656,18 @@ pub fn protect_sdc(plan: &ReleasePlan, table: SdcTable) -> Result<ProtectedRelea
 /// the noisy release of [`protect`], in which every cell that the SDC rules suppress is
 /// suppressed too.
 ///
-/// The gate applies the primary rules to the exact, bounded table with margins (`sdc_table`:
-/// distinct contributors per cell, the largest contributions of each sum), counts the cells
-/// that the noisy threshold already hides as suppressed, and runs secondary suppression and
-/// the attacker audit of [`protect_sdc`] on the *exact* values of the cube the noise is added
-/// to, with every total the sum of its parts. That audit is conservative: an attacker who sees
-/// noisy values knows less than one who sees the exact values in the same pattern.
+/// The gate is a function of the exact data alone, decided before any noise is drawn: it
+/// applies the primary rules to the exact, bounded table with margins (`sdc_table`: distinct
+/// contributors per cell, the largest contributions of each sum), then secondary suppression
+/// and the attacker audit of [`protect_sdc`] on the *exact* values of the cube the noise is
+/// added to, every total the sum of its parts, as if every cell outside the gate were
+/// published exactly. The noisy threshold hides further cells afterwards; the gate does not
+/// count on them (a threshold-hidden cell tells an attacker its noisy count is small, which
+/// the audit could not model), and a refused gate draws no noise.
 ///
-/// Privacy claim: the noisy values are ε-DP (or ρ-zCDP) exactly as in [`protect`]. The gate's
-/// decisions read exact values, so *which* cells it suppresses is not covered by that claim
-/// (it reveals that a cell, or a cell it protects, broke a rule); the gate only adds the
+/// Privacy claim: the noisy cube is ε-DP (or ρ-zCDP) exactly as in [`protect`]. The gate's
+/// decisions read exact values, so *which* values are published is not covered by that claim
+/// (a hidden cell tells that it, or a cell it protects, broke a rule); the gate only adds the
 /// rule-based protection of the secure-environment output rules. Reasons are never published
 /// in this mode (validation refuses it), and a cell that both the threshold and the gate hide
 /// is marked by the threshold, whose decision reads only noisy values.
@@ -688,21 +690,12 @@ pub fn protect_dp_sdc(
         .iter()
         .map(|m| Ok(exact_vector(m.kind, &table, axes.as_deref())?.into_iter().map(|v| v as f64).collect()))
         .collect::<Result<_, PrivacyError>>()?;
-    let mut release = protect(plan, table, noise)?;
-    let n = release.n_cells();
-    if sdc_table.hier.n_cells() != n {
-        return Err(mismatch("the SDC table and the noisy release have different cells"));
+    let n = sdc_table.hier.n_cells();
+    if exact.iter().any(|v| v.len() != n) {
+        return Err(mismatch("the SDC table and the noisy cube have different cells"));
     }
     let primary = primary_statuses(sdc, &sdc_table);
     let zeros: Vec<bool> = primary.iter().map(|s| *s == SdcStatus::PrimaryZeroFull).collect();
-    // Cells the noisy threshold hides start out suppressed: they need no protection, and they
-    // widen the intervals of the primary cells around them.
-    let noisy_hidden: Vec<bool> = release.status[0].iter().map(|s| *s != CellStatus::Published).collect();
-    let start: Vec<SdcStatus> = primary
-        .iter()
-        .zip(&noisy_hidden)
-        .map(|(s, hidden)| if *hidden && !s.is_suppressed() { SdcStatus::Secondary } else { *s })
-        .collect();
     let equal = vec![Relation::Equal; sdc_table.hier.constraints().len()];
     let tables: Vec<MeasureTable<'_>> = plan
         .measures
@@ -717,10 +710,17 @@ pub fn protect_dp_sdc(
         })
         .collect();
     let cost: Vec<f64> = sdc_table.units.iter().map(|u| *u as f64).collect();
-    let (outcome, unprotected) = suppress_and_audit(&sdc_table.hier, &start, &tables, &cost, sdc.secondary);
+    let (outcome, unprotected) = suppress_and_audit(&sdc_table.hier, &primary, &tables, &cost, sdc.secondary);
     if !unprotected.is_empty() {
-        return Err(refuse_unprotected(&release.keys, &unprotected));
+        let keys = ReleaseKeys::from_dimensions(sdc_table.keys.clone());
+        return Err(refuse_unprotected(&keys, &unprotected));
     }
+    // Only now the noise: the gate above never saw it.
+    let mut release = protect(plan, table, noise)?;
+    if release.n_cells() != n {
+        return Err(mismatch("the SDC table and the noisy release have different cells"));
+    }
+    let noisy_hidden: Vec<bool> = release.status[0].iter().map(|s| *s != CellStatus::Published).collect();
     let status: Vec<CellStatus> = outcome
         .status
         .iter()
@@ -731,6 +731,8 @@ pub fn protect_dp_sdc(
             (false, false) => CellStatus::Published,
         })
         .collect();
+    // The counts below are of cells the gate hid and the threshold did not (the rest reveal
+    // nothing about the gate).
     let secondary: Vec<usize> =
         (0..n).filter(|c| outcome.status[*c] == SdcStatus::Secondary && !noisy_hidden[*c]).collect();
     // The information lost, from the *noisy* values of the first measure (an exact sum would
@@ -740,7 +742,7 @@ pub fn protect_dp_sdc(
         * 10f64.powi(-((first.decimals + first.precision) as i32));
     let counts = SdcCounts {
         rounds: outcome.rounds,
-        primary: primary.iter().filter(|s| s.is_primary()).count() as u64,
+        primary: (0..n).filter(|c| primary[*c].is_primary() && !noisy_hidden[*c]).count() as u64,
         secondary: secondary.len() as u64,
         secondary_value,
     };

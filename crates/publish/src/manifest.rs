@@ -333,8 +333,8 @@ pub fn guarantee_text(release: &ProtectedRelease) -> String {
         );
     }
     format!(
-        "{} As an extra gate, the statistical disclosure control rules were applied to the exact values: {rules}. An attacker audit by linear programming found every primary cell protected by at least {:.0} % of its value even if the published values were exact. The gate's decisions read exact values, so which cells it suppressed is NOT covered by the differential-privacy guarantee: a cell suppressed by the gate (status `suppressed`) tells that it, or a cell it protects, broke a rule on its exact values. Cells suppressed by the noisy threshold (status `suppressed_noisy_threshold`) reveal nothing beyond the guarantee.",
-        dp_guarantee_text(release, "the published values and the noisy threshold's suppressions"),
+        "{} As an extra gate, decided on the exact values before any noise was drawn, the statistical disclosure control rules were applied: {rules}. An attacker audit by linear programming found every primary cell protected by at least {:.0} % of its value even if every value outside the gate were published exactly. The gate's decisions read exact values, so which values are published is NOT covered by the differential-privacy guarantee: a cell suppressed by the gate (status `suppressed`) tells that it, or a cell it protects, broke a rule on its exact values. Cells suppressed by the noisy threshold (status `suppressed_noisy_threshold`) reveal nothing beyond the guarantee. Like `sdc`, the gate does not bound what several releases reveal together; the ledger counts only the differential-privacy loss.",
+        dp_guarantee_text(release, "the noisy table before the gate (every noisy value, and the noisy threshold's decisions)"),
         s.protection_ratio * 100.0,
     )
 }

@@ -145,7 +145,7 @@ pub fn render(m: &Manifest) -> String {
         if m.mode == "dp+sdc" {
             let _ = writeln!(
                 s,
-                "\nThe SDC rules ran after the noise, on the exact values (`dp+sdc`): the audit treats the published values as if they were exact (an attacker who sees noisy values knows less), and the value hidden by secondary suppression above is counted from the noisy values. Which cells the rules suppressed depends on exact values and is **not covered by the differential-privacy guarantee**; those cells show `suppressed`, while cells hidden by the noisy threshold show `suppressed_noisy_threshold`."
+                "\nThe SDC rules ran on the exact values before any noise was drawn (`dp+sdc`): the audit treats every value outside the gate as published exactly and does not count on the cells the noisy threshold hides afterwards. The cell counts above are of cells the gate hid and the threshold did not, and the value hidden by secondary suppression is counted from the noisy values. Which cells the rules suppressed depends on exact values and is **not covered by the differential-privacy guarantee**; those cells show `suppressed`, while cells hidden by the noisy threshold show `suppressed_noisy_threshold`. With consistent totals, the noisy values of hidden cells still shape the published fitted values: that is covered by the differential-privacy guarantee, not by the audit."
             );
         }
         if let Some(p) = sdc.min_protection_achieved {

@@ -362,8 +362,18 @@ pub fn diff(old: &PolicyFile, new: &PolicyFile) -> Vec<Change> {
     // Protection.
     let (p1, p2) = (&old.protection, &new.protection);
     if p1.mode != p2.mode {
-        let class = if p2.mode == GuaranteeMode::DpSdc { Class::Tightening } else { Class::Loosening };
-        d.push(class, "protection.mode", p1.mode.name().into(), p2.mode.name().into(), "the guarantee mode changed");
+        // `sdc` -> `dp+sdc` adds noise to the same gate. Every other change loosens something:
+        // the gate or the noise goes, or (`dp` -> `dp+sdc`) a gate on exact values decides
+        // which noisy values are published, outside the differential-privacy guarantee.
+        let (class, why) = match (p1.mode, p2.mode) {
+            (GuaranteeMode::Sdc, GuaranteeMode::DpSdc) => (Class::Tightening, "noise is added to the SDC-gated table"),
+            (GuaranteeMode::Dp, GuaranteeMode::DpSdc) => (
+                Class::Loosening,
+                "an SDC gate on exact values now hides cells: more cells hidden, but which ones is outside the differential-privacy guarantee",
+            ),
+            _ => (Class::Loosening, "the guarantee mode changed"),
+        };
+        d.push(class, "protection.mode", p1.mode.name().into(), p2.mode.name().into(), why);
     }
     match (p1.mechanism, p2.mechanism) {
         (Some(a), Some(b)) if a != b => {
