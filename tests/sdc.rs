@@ -78,6 +78,18 @@ fn audit_of_a_release_folder() {
         .collect();
     assert!(kept);
     std::fs::write(dir.join("cells.csv"), naive.join("\n") + "\n").unwrap();
+    // The invented zeros (hidden totals among them) pin the last value at 0, which the audit
+    // lists apart as an empty cell when a release publishes empty cells anyway; a release
+    // that protects zeros must not pin it.
+    let flagged = ws.run(&["audit", dir.to_str().unwrap()]);
+    flagged.expect_code(0);
+    assert!(
+        flagged.stdout.contains("1 more are pinned at 0") && flagged.stdout.contains("0911101010/25-34/2025Q1 persons")
+    );
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["sdc"]["zero_full"] = serde_json::json!([["age_band"], true]);
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
     ws.run(&["audit", dir.to_str().unwrap()]).expect_code(1).expect_stderr(&["0911101010/25-34/2025Q1 persons"]);
 }
 
@@ -369,4 +381,63 @@ fn dp_sdc_release_with_secure_noise_spends_budget_and_refuses_published_reasons(
     .expect_stderr(&["attacker audit", "nothing was released"]);
     assert!(!ws.path("primary-only").exists());
     assert_eq!(std::fs::read(&ledger).unwrap(), before, "a refused release spent budget");
+}
+
+#[test]
+fn outsider_audit_lists_empty_cells_apart_unless_zeros_are_protected() {
+    let ws = Workspace::new();
+    let policy = ws.path("policies/payment-defaults-quarterly-sdc.toml");
+    let input = ws.path("synthetic.csv");
+    ws.run(&["synth", "payment-defaults", "--rows", "20000", "--seed", "5", "--out", input.to_str().unwrap()])
+        .expect_code(0);
+    ws.run(&["run", "--policy", policy.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", "out"])
+        .expect_code(0);
+    let dir = ws.path("out");
+    let (header, mut rows) = read_csv(&dir.join("cells.csv"));
+    let at = |rows: &Vec<Vec<String>>, area: &str, age: &str, quarter: &str, measure: &str| {
+        rows.iter().position(|r| r[1] == area && r[3] == age && r[4] == quarter && r[7] == measure).unwrap()
+    };
+    // A published empty sub-area cell whose other age bands and all-ages total are published:
+    // hidden, its entries and amount are pinned at 0 by the total.
+    let ages: Vec<String> = {
+        let mut a: Vec<String> = rows.iter().map(|r| r[3].clone()).filter(|a| a != "total").collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    let empty = rows
+        .iter()
+        .filter(|r| r[0] == "subarea" && r[3] != "total" && r[4] != "total" && r[7] == "entries" && r[8] == "0")
+        .find(|r| {
+            ages.iter().chain(std::iter::once(&"total".to_string())).all(|a| {
+                let i = at(&rows, &r[1], a, &r[4], "entries");
+                rows[i][9] == "published"
+            })
+        })
+        .map(|r| (r[1].clone(), r[3].clone(), r[4].clone()))
+        .expect("an empty cell whose age row is otherwise published");
+    for measure in ["persons", "entries", "amount_eur"] {
+        let i = at(&rows, &empty.0, &empty.1, &empty.2, measure);
+        rows[i][8] = String::new();
+        rows[i][9] = "suppressed".to_string();
+    }
+    let mut w = csv::Writer::from_path(dir.join("cells.csv")).unwrap();
+    w.write_record(&header).unwrap();
+    for r in &rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    let code = format!("{}/{}/{}", empty.0, empty.1, empty.2);
+    let ok = ws.run(&["audit", dir.to_str().unwrap()]);
+    ok.expect_code(0);
+    assert!(ok.stdout.contains("0 can be narrowed") && ok.stdout.contains("more are pinned at 0"), "{}", ok.stdout);
+    assert!(ok.stdout.contains(&format!("{code} entries")), "{}", ok.stdout);
+    // A release that protects zeros (the 0 % rule with `zero = true`) must not pin one.
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["sdc"]["zero_full"] = serde_json::json!([["age_band"], true]);
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    ws.run(&["audit", dir.to_str().unwrap()])
+        .expect_code(1)
+        .expect_stderr(&[&format!("{code} entries in [0.00, 0.00]")]);
 }

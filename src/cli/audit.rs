@@ -28,8 +28,10 @@ pub fn execute(args: AuditArgs) -> Result<(), CliError> {
             let mut f = std::io::BufWriter::new(std::fs::File::create_new(path)?);
             writeln!(f, "cell,measure,lower,upper")?;
             for c in &report.intervals {
-                let hi = if c.interval.hi.is_finite() { format!("{:.2}", c.interval.hi) } else { String::new() };
-                writeln!(f, "{},{},{:.2},{hi}", c.codes.join("/"), c.measure, c.interval.lo)?;
+                // Every measure is non-negative: a solver's -0.0000001 is written as 0.00.
+                let hi =
+                    if c.interval.hi.is_finite() { format!("{:.2}", c.interval.hi.max(0.0)) } else { String::new() };
+                writeln!(f, "{},{},{:.2},{hi}", c.codes.join("/"), c.measure, c.interval.lo.max(0.0))?;
             }
             f.flush()
         };
@@ -44,6 +46,15 @@ pub fn execute(args: AuditArgs) -> Result<(), CliError> {
         report.audited,
         report.too_narrow.len()
     ));
+    if !report.empty.is_empty() {
+        let cells: Vec<String> =
+            report.empty.iter().take(5).map(|c| format!("{} {}", c.codes.join("/"), c.measure)).collect();
+        say(&format!(
+            "{} more are pinned at 0 — empty cells, which reveal no contributor; this release publishes empty cells as 0 (no `zero = true` rule), so they are not a disclosure (first: {})",
+            report.empty.len(),
+            cells.join("; ")
+        ));
+    }
     if report.too_narrow.is_empty() {
         return Ok(());
     }
@@ -51,7 +62,15 @@ pub fn execute(args: AuditArgs) -> Result<(), CliError> {
         .too_narrow
         .iter()
         .take(10)
-        .map(|c| format!("{} {} in [{:.2}, {:.2}]", c.codes.join("/"), c.measure, c.interval.lo, c.interval.hi))
+        .map(|c| {
+            format!(
+                "{} {} in [{:.2}, {:.2}]",
+                c.codes.join("/"),
+                c.measure,
+                c.interval.lo.max(0.0),
+                c.interval.hi.max(0.0)
+            )
+        })
         .collect();
     Err(CliError { code: EXIT_REFUSED, message: format!("cells an attacker can recover: {}", first.join("; ")) })
 }

@@ -47,7 +47,9 @@ enum Command {
     /// Rebuilds the table's totals from the release folder alone and computes, by linear
     /// programming, the tightest interval an attacker can derive for every suppressed cell.
     /// Exit 0 when none can be narrowed to less than two units, 1 otherwise (naming the cells),
-    /// 2 when the folder cannot be read.
+    /// 2 when the folder cannot be read (or is not an `sdc` release). Values pinned at exactly
+    /// 0 belong to empty cells and are listed apart, unless the release protects zeros (the
+    /// 0 % rule with `zero = true`), where they fail the audit too.
     Audit(audit::AuditArgs),
     /// Generate synthetic data for every bundled source, release it, and say where.
     ///

@@ -432,7 +432,8 @@ struct SdcCounts {
 
 /// Publishes secondary cells that the published table already pins at 0: a child of a
 /// published total that is 0 in every measure is 0 itself, as every measure is non-negative
-/// (and a distinct count is at least each part). Publishing a value an attacker can derive
+/// (and a distinct count is at least each part); so is a total whose parts are all published
+/// and 0 in every measure (a total is at most the sum of its parts). Publishing a value an attacker can derive
 /// exactly changes no attacker interval, so the audit's verdicts stand; it only stops the
 /// release from hiding zeros that are no secret (which `cellguard audit DIR`, not knowing which
 /// cells are primary, would flag). Repeated until nothing changes, as a newly published zero
@@ -442,6 +443,13 @@ fn publish_pinned_zeros(constraints: &[Constraint], values: &[Vec<f64>], status:
     loop {
         let mut changed = false;
         for c in constraints {
+            if status[c.parent] == SdcStatus::Secondary
+                && zero(c.parent)
+                && c.children.iter().all(|ch| !status[*ch].is_suppressed() && zero(*ch))
+            {
+                status[c.parent] = SdcStatus::Published;
+                changed = true;
+            }
             if status[c.parent].is_suppressed() || !zero(c.parent) {
                 continue;
             }

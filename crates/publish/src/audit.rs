@@ -34,8 +34,15 @@ pub struct AuditReport {
     /// Suppressed cells and measures with their exact interval: every one when the audit was
     /// asked for intervals, otherwise only those the quick check could not settle.
     pub intervals: Vec<CellInterval>,
-    /// The cells whose interval is shorter than two units.
+    /// The cells whose interval is shorter than two units, empty ones (below) excepted
+    /// unless the release protects zeros.
     pub too_narrow: Vec<CellInterval>,
+    /// Suppressed values an attacker can pin at exactly 0 (an interval within half a unit of
+    /// 0, and the solver's resolution): the cell has no contributor in that measure. A release that publishes empty cells
+    /// as 0 (every release without the 0 % rule's `zero = true`) reveals nothing about anyone
+    /// by them, so they are listed apart and do not fail the audit; with `zero = true` they
+    /// are too narrow.
+    pub empty: Vec<CellInterval>,
 }
 
 /// Audits the release folder `dir`. With `intervals`, every suppressed value's exact interval
@@ -143,14 +150,30 @@ pub fn audit_release(dir: &Path, intervals: bool) -> Result<AuditReport, Publish
     let intervals = found;
     let scale =
         |m: &str| manifest.measures.iter().find(|x| x.name == m).map_or(1.0, |x| 10f64.powi(-(x.decimals as i32)));
-    let too_narrow = intervals
+    let zeros_protected = sdc.zero_full.as_ref().is_some_and(|(_, zero)| *zero);
+    // What the solver resolves: about 10⁻⁸ of a measure's largest value (a cent or two on
+    // tables of millions of euros), with a margin.
+    let resolution: HashMap<&str, f64> = manifest
+        .measures
         .iter()
-        // A NaN width (the solver could not settle a bound) counts as too narrow.
-        .filter(|c| {
-            let width = c.interval.hi - c.interval.lo;
-            width.is_nan() || width < 2.0 * scale(&c.measure) - 1e-6
-        })
-        .cloned()
+        .zip(&values)
+        .map(|(m, v)| (m.name.as_str(), 1e-7 * v.iter().fold(0.0f64, |a, x| a.max(x.abs()))))
         .collect();
-    Ok(AuditReport { audited, intervals, too_narrow })
+    let mut too_narrow = Vec::new();
+    let mut empty = Vec::new();
+    for c in &intervals {
+        let unit = scale(&c.measure);
+        let resolution = resolution.get(c.measure.as_str()).copied().unwrap_or(0.0);
+        let width = c.interval.hi - c.interval.lo;
+        // A NaN width (the solver could not settle a bound) counts as too narrow.
+        if !(width.is_nan() || width < 2.0 * unit - 1e-6) {
+            continue;
+        }
+        if c.interval.hi < 0.5 * unit + resolution && !zeros_protected {
+            empty.push(c.clone());
+        } else {
+            too_narrow.push(c.clone());
+        }
+    }
+    Ok(AuditReport { audited, intervals, too_narrow, empty })
 }
