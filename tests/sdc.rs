@@ -84,7 +84,7 @@ fn audit_of_a_release_folder() {
     let flagged = ws.run(&["audit", dir.to_str().unwrap()]);
     flagged.expect_code(0);
     assert!(
-        flagged.stdout.contains("1 more are pinned at 0") && flagged.stdout.contains("0911101010/25-34/2025Q1 persons")
+        flagged.stdout.contains("1 more is pinned at 0") && flagged.stdout.contains("0911101010/25-34/2025Q1 persons")
     );
     let mut manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();

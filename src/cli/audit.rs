@@ -50,8 +50,9 @@ pub fn execute(args: AuditArgs) -> Result<(), CliError> {
         let cells: Vec<String> =
             report.empty.iter().take(5).map(|c| format!("{} {}", c.codes.join("/"), c.measure)).collect();
         say(&format!(
-            "{} more are pinned at 0 — empty cells, which reveal no contributor; this release publishes empty cells as 0 (no `zero = true` rule), so they are not a disclosure (first: {})",
+            "{} more {} pinned at 0 — empty cells, which reveal no contributor; this release publishes empty cells as 0 (no `zero = true` rule), so they are not a disclosure (first: {})",
             report.empty.len(),
+            if report.empty.len() == 1 { "is" } else { "are" },
             cells.join("; ")
         ));
     }
