@@ -38,10 +38,10 @@ pub struct AuditReport {
     /// unless the release protects zeros.
     pub too_narrow: Vec<CellInterval>,
     /// Suppressed values an attacker can pin at exactly 0 (an interval within half a unit of
-    /// 0, and the solver's resolution): the cell has no contributor in that measure. A release that publishes empty cells
-    /// as 0 (every release without the 0 % rule's `zero = true`) reveals nothing about anyone
-    /// by them, so they are listed apart and do not fail the audit; with `zero = true` they
-    /// are too narrow.
+    /// 0, and the solver's resolution): the cell has no contributor in that measure. A release
+    /// that publishes empty cells as 0 (every release without the 0 % rule's `zero = true`)
+    /// reveals nothing about anyone by them, so they are listed apart and do not fail the
+    /// audit; with `zero = true` they are too narrow.
     pub empty: Vec<CellInterval>,
 }
 

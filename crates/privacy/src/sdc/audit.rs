@@ -626,7 +626,6 @@ pub fn audit_widths(
     width: f64,
 ) -> Vec<(bool, Option<Interval>)> {
     let (comps, scale) = components(values, suppressed, constraints, targets, known);
-
     let w = width / scale;
     type Verdicts = Vec<(usize, (bool, Option<Interval>))>;
     let results: Vec<Verdicts> = comps
@@ -635,8 +634,8 @@ pub fn audit_widths(
             let n = comp.vars.len();
             let mut open = comp.targets.clone();
             // The caps start at 1 % of the largest value and halve whenever a program settles
-            // nothing, down to the width itself (plus the margin of the check below). A cap of two units alone is far below the
-            // solver's tolerance on tables of millions (2 / 282 405 on the benchmark's entries,
+            // nothing, down to the width itself (plus the margin of the check below). A cap of
+            // two units alone is far below the solver's tolerance on tables of millions (2 / 282 405 on the benchmark's entries,
             // 2 / 1.6·10⁸ on its amounts in cents): the programs then settled nothing and every
             // value went to the exact programs (minutes on the monthly table). A wider cap is
             // reached by most values, and settles them as well: the verdict reads the solution,
